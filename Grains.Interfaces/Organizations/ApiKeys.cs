@@ -1,0 +1,27 @@
+namespace ObjectaLabs.Orleans.Organizations;
+
+/// <summary>What a key may do. <c>Admin</c> manages the organization; <c>Runtime</c> is what the agent runtime uses.</summary>
+public enum ApiKeyScope
+{
+    Admin = 0,
+    Runtime = 1,
+}
+
+/// <summary>A key as it can be listed later: never the secret, only its public prefix.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.api-key-info")]
+public sealed record class ApiKeyInfo(
+    string Id,
+    string Name,
+    string Prefix,
+    ApiKeyScope Scope,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? LastUsedAt,
+    DateTimeOffset? RevokedAt);
+
+/// <summary>A newly issued key: the only time its secret is ever returned.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.issued-api-key")]
+public sealed record class IssuedApiKey(ApiKeyInfo Info, string Key);
+
+/// <summary>Who a presented key belongs to, when it is valid.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.api-key-identity")]
+public sealed record class ApiKeyIdentity(Guid OrganizationId, string KeyId, ApiKeyScope Scope);

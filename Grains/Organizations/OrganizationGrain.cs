@@ -1,0 +1,289 @@
+using System.Security.Cryptography;
+using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Problems;
+
+namespace ObjectaLabs.Orleans.Organizations;
+
+/// <summary>
+/// The organization: settings, plan, agents and API keys in grain state, mirrored to the
+/// <c>organizations</c> and <c>agents</c> rows that the rest of the schema references.
+/// </summary>
+public sealed class OrganizationGrain(
+    [PersistentState("organization", StorageNames.Postgres)] IPersistentState<OrganizationState> state,
+    PlanCatalog plans,
+    OrganizationRows rows,
+    TimeProvider clock,
+    ILogger<OrganizationGrain> logger) : Grain, IOrganizationGrain
+{
+    private const int MaxNameLength = 200;
+    private const int MaxAgents = 1000;
+    private const int MaxActiveKeys = 100;
+    // Last-used times are informative; writing state on every authentication would put a database
+    // write on the request path, so they are persisted at most this often per key.
+    private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+
+    private Guid Id => this.GetPrimaryKey();
+    private OrganizationState S => state.State;
+
+    public async Task<OrganizationCreated> CreateAsync(string name, string plan)
+    {
+        if (S.Exists)
+        {
+            throw ProblemException.Conflict($"Organization {Id} already exists.");
+        }
+        var cleanName = RequireName(name, "name");
+        var planDefinition = plans.Get(plan);
+        var now = clock.GetUtcNow();
+
+        // The row goes first: if the grain state write then fails, the row is removed again so
+        // nothing half-made is left, and a retry with the same id starts clean.
+        await rows.InsertOrganizationAsync(Id, cleanName, planDefinition.Name, now);
+        S.Exists = true;
+        S.Name = cleanName;
+        S.Plan = planDefinition.Name;
+        S.CreatedAt = now;
+        S.UpdatedAt = now;
+        var key = NewKey("Initial admin key", ApiKeyScope.Admin, now);
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = new OrganizationState();
+            await rows.DeleteOrganizationAsync(Id);
+            throw;
+        }
+        logger.LogInformation("Organization {OrganizationId} created on plan {Plan}", Id, planDefinition.Name);
+        return new OrganizationCreated(Snapshot(), key);
+    }
+
+    public ValueTask<OrganizationSnapshot> GetAsync()
+    {
+        RequireExists();
+        return ValueTask.FromResult(Snapshot());
+    }
+
+    public async Task<OrganizationSnapshot> RenameAsync(string name)
+    {
+        RequireExists();
+        S.Name = RequireName(name, "name");
+        S.UpdatedAt = clock.GetUtcNow();
+        await SaveAsync();
+        await rows.UpdateOrganizationAsync(Id, S.Name, S.Plan, S.UpdatedAt);
+        return Snapshot();
+    }
+
+    public async Task<OrganizationSnapshot> ChangePlanAsync(string plan)
+    {
+        RequireExists();
+        var target = plans.Get(plan);
+        if (target.MaxFineTunedModels is { } maxModels && S.ModelIds.Count > maxModels)
+        {
+            throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, S.ModelIds.Count,
+                $"The organization has {S.ModelIds.Count} fine-tuned models; plan '{target.Name}' allows {maxModels}. Archive models first.");
+        }
+        if (target.MaxTrainingExamples is { } maxExamples)
+        {
+            var examples = await rows.CountTrainingExamplesAsync(Id);
+            if (examples > maxExamples)
+            {
+                throw PlanLimits.Exceeded(target, "maxTrainingExamples", maxExamples, examples,
+                    $"The organization has {examples} training examples; plan '{target.Name}' allows {maxExamples}. Delete examples first.");
+            }
+        }
+        var from = S.Plan;
+        S.Plan = target.Name;
+        S.UpdatedAt = clock.GetUtcNow();
+        await SaveAsync();
+        await rows.UpdateOrganizationAsync(Id, S.Name, S.Plan, S.UpdatedAt);
+        logger.LogInformation("Organization {OrganizationId} moved from plan {From} to {To}", Id, from, target.Name);
+        return Snapshot();
+    }
+
+    public ValueTask<PlanDefinition> GetPlanAsync()
+    {
+        RequireExists();
+        return ValueTask.FromResult(plans.Get(S.Plan));
+    }
+
+    public async Task<AgentInfo> AddAgentAsync(string name, string? defaultBaseModel)
+    {
+        RequireExists();
+        if (S.Agents.Count >= MaxAgents)
+        {
+            throw ProblemException.Conflict($"An organization can have at most {MaxAgents} agents.");
+        }
+        var now = clock.GetUtcNow();
+        var agent = new AgentState
+        {
+            Name = RequireName(name, "name"),
+            DefaultBaseModel = OptionalModel(defaultBaseModel),
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var id = Guid.CreateVersion7(now);
+        await rows.UpsertAgentAsync(Id, id, agent);
+        S.Agents[id] = agent;
+        await SaveAsync();
+        return ToInfo(id, agent);
+    }
+
+    public async Task<AgentInfo> UpdateAgentAsync(Guid agentId, string? name, string? defaultBaseModel)
+    {
+        RequireExists();
+        var agent = RequireAgent(agentId);
+        var updated = new AgentState
+        {
+            Name = name is null ? agent.Name : RequireName(name, "name"),
+            DefaultBaseModel = defaultBaseModel is null ? agent.DefaultBaseModel : OptionalModel(defaultBaseModel),
+            CreatedAt = agent.CreatedAt,
+            UpdatedAt = clock.GetUtcNow(),
+        };
+        await rows.UpsertAgentAsync(Id, agentId, updated);
+        S.Agents[agentId] = updated;
+        await SaveAsync();
+        return ToInfo(agentId, updated);
+    }
+
+    public async Task RemoveAgentAsync(Guid agentId)
+    {
+        RequireExists();
+        RequireAgent(agentId);
+        await rows.DeleteAgentAsync(Id, agentId);
+        S.Agents.Remove(agentId);
+        await SaveAsync();
+    }
+
+    public ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync()
+    {
+        RequireExists();
+        IReadOnlyList<AgentInfo> list = S.Agents.OrderBy(a => a.Value.CreatedAt).ThenBy(a => a.Key).Select(a => ToInfo(a.Key, a.Value)).ToList();
+        return ValueTask.FromResult(list);
+    }
+
+    public ValueTask<AgentInfo> GetAgentAsync(Guid agentId)
+    {
+        RequireExists();
+        return ValueTask.FromResult(ToInfo(agentId, RequireAgent(agentId)));
+    }
+
+    public async Task<IssuedApiKey> IssueApiKeyAsync(string name, ApiKeyScope scope)
+    {
+        RequireExists();
+        if (!Enum.IsDefined(scope))
+        {
+            throw ProblemException.Invalid("scope", "Scope must be 'admin' or 'runtime'.");
+        }
+        if (S.ApiKeys.Values.Count(k => k.RevokedAt is null) >= MaxActiveKeys)
+        {
+            throw ProblemException.Conflict($"An organization can have at most {MaxActiveKeys} active API keys; revoke unused ones first.");
+        }
+        var key = NewKey(RequireName(name, "name"), scope, clock.GetUtcNow());
+        await SaveAsync();
+        logger.LogInformation("Organization {OrganizationId} issued {Scope} key {KeyId}", Id, scope, key.Info.Id);
+        return key;
+    }
+
+    public ValueTask<IReadOnlyList<ApiKeyInfo>> ListApiKeysAsync()
+    {
+        RequireExists();
+        IReadOnlyList<ApiKeyInfo> list = S.ApiKeys.OrderByDescending(k => k.Value.CreatedAt).Select(k => ToInfo(k.Key, k.Value)).ToList();
+        return ValueTask.FromResult(list);
+    }
+
+    public async Task<ApiKeyInfo> RevokeApiKeyAsync(string keyId)
+    {
+        RequireExists();
+        if (!S.ApiKeys.TryGetValue(keyId, out var key))
+        {
+            throw ProblemException.NotFound("API key", keyId);
+        }
+        if (key.RevokedAt is null)
+        {
+            key.RevokedAt = clock.GetUtcNow();
+            await SaveAsync();
+            logger.LogInformation("Organization {OrganizationId} revoked key {KeyId}", Id, keyId);
+        }
+        return ToInfo(keyId, key);
+    }
+
+    public async ValueTask<ApiKeyIdentity?> AuthenticateAsync(string keyId, byte[] keyHash)
+    {
+        if (!S.Exists || !S.ApiKeys.TryGetValue(keyId, out var key) || key.RevokedAt is not null
+            || !CryptographicOperations.FixedTimeEquals(key.Hash, keyHash))
+        {
+            return null;
+        }
+        var now = clock.GetUtcNow();
+        if (key.LastUsedAt is null || now - key.LastUsedAt > LastUsedResolution)
+        {
+            key.LastUsedAt = now;
+            await SaveAsync();
+        }
+        return new ApiKeyIdentity(Id, keyId, key.Scope);
+    }
+
+    private IssuedApiKey NewKey(string name, ApiKeyScope scope, DateTimeOffset now)
+    {
+        var (keyId, secret, prefix) = ApiKeyFormat.Create(Id);
+        var stored = new ApiKeyState
+        {
+            Name = name,
+            Prefix = prefix,
+            Scope = scope,
+            Hash = ApiKeyFormat.Hash(secret),
+            CreatedAt = now,
+        };
+        S.ApiKeys[keyId] = stored;
+        return new IssuedApiKey(ToInfo(keyId, stored), secret);
+    }
+
+    private Task SaveAsync() => state.WriteStateAsync();
+
+    private void RequireExists()
+    {
+        if (!S.Exists)
+        {
+            throw ProblemException.NotFound("Organization", Id);
+        }
+    }
+
+    private AgentState RequireAgent(Guid agentId) =>
+        S.Agents.TryGetValue(agentId, out var agent) ? agent : throw ProblemException.NotFound("Agent", agentId);
+
+    private static string RequireName(string? name, string field)
+    {
+        var trimmed = name?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            throw ProblemException.Invalid(field, $"'{field}' is required and must not be blank.");
+        }
+        if (trimmed.Length > MaxNameLength)
+        {
+            throw ProblemException.Invalid(field, $"'{field}' must be at most {MaxNameLength} characters.");
+        }
+        return trimmed;
+    }
+
+    private static string? OptionalModel(string? model)
+    {
+        var trimmed = model?.Trim();
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            return null;
+        }
+        return trimmed.Length <= MaxNameLength
+            ? trimmed
+            : throw ProblemException.Invalid("defaultBaseModel", $"'defaultBaseModel' must be at most {MaxNameLength} characters.");
+    }
+
+    private OrganizationSnapshot Snapshot() => new(
+        Id, S.Name, plans.Get(S.Plan), S.CreatedAt, S.UpdatedAt,
+        S.Agents.Count, S.ApiKeys.Values.Count(k => k.RevokedAt is null), S.ModelIds.Count);
+
+    private static AgentInfo ToInfo(Guid id, AgentState a) => new(id, a.Name, a.DefaultBaseModel, a.CreatedAt, a.UpdatedAt);
+
+    private static ApiKeyInfo ToInfo(string id, ApiKeyState k) => new(id, k.Name, k.Prefix, k.Scope, k.CreatedAt, k.LastUsedAt, k.RevokedAt);
+}

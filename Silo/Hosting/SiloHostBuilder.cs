@@ -1,0 +1,101 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Silo.Database;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+
+namespace ObjectaLabs.Orleans.Silo.Hosting;
+
+/// <summary>
+/// Everything a silo of this service needs, in one place: the production host and the test
+/// clusters both configure their silos through here, so tests run what production runs.
+/// </summary>
+public static class SiloHostBuilder
+{
+    public const string Invariant = "Npgsql";
+    public const string ConnectionStringName = "Postgres";
+
+    /// <summary>Builds a silo host from the command line and environment.</summary>
+    public static IHost Build(string[] args, Action<HostApplicationBuilder>? configure = null)
+    {
+        var builder = Host.CreateApplicationBuilder(args);
+        configure?.Invoke(builder);
+        var connectionString = RequireConnectionString(builder.Configuration);
+        var settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+
+        builder.Services.AddOptions<SiloSettings>().BindConfiguration(SiloSettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        if (settings.ApplyMigrations)
+        {
+            // Registered before Orleans, so the schema exists before any provider reads OrleansQuery.
+            builder.Services.AddHostedService<MigrationHostedService>();
+        }
+        builder.UseOrleans(silo =>
+        {
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = settings.ClusterId;
+                o.ServiceId = settings.ServiceId;
+            });
+            silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIPAddress), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            silo.UseAdoNetClustering(o =>
+            {
+                o.Invariant = Invariant;
+                o.ConnectionString = connectionString;
+            });
+            ConfigureServiceParts(silo, builder.Configuration, connectionString, settings);
+        });
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Storage, reminders, serializer, application services and dashboard: everything but membership
+    /// and endpoints, which a test cluster supplies itself.
+    /// </summary>
+    public static void ConfigureServiceParts(ISiloBuilder silo, IConfiguration configuration, string connectionString, SiloSettings settings)
+    {
+        silo.AddAdoNetGrainStorage(StorageNames.Postgres, o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = connectionString;
+        });
+        // System.Text.Json for grain state: rows stay readable in SQL and carry no CLR type or
+        // assembly names, so renaming or moving a class does not orphan stored state.
+        silo.UseSystemTextJsonGrainStorageSerializer();
+        silo.UseAdoNetReminderService(o =>
+        {
+            o.Invariant = Invariant;
+            o.ConnectionString = connectionString;
+        });
+        if (settings.MinimumReminderPeriod is { } minimum)
+        {
+            silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = minimum);
+        }
+        silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection($"{SiloSettings.Section}:Membership"));
+        if (settings.Dashboard)
+        {
+            silo.AddDashboard(o => o.HideTrace = true);
+        }
+        AddApplicationServices(silo.Services, configuration, connectionString);
+    }
+
+    public static void AddApplicationServices(IServiceCollection services, IConfiguration configuration, string connectionString)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "objectalabs" }.Build());
+        services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section);
+        services.AddSingleton(sp => PlanCatalog.Load(sp.GetRequiredService<IOptions<PlanOptions>>().Value.File));
+        services.AddSingleton<OrganizationRows>();
+        services.AddSingleton<MigrationRunner>();
+    }
+
+    public static string RequireConnectionString(IConfiguration configuration) =>
+        configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException(
+                $"No PostgreSQL connection string: set ConnectionStrings__{ConnectionStringName} (./run sets it for the private local database).");
+}
