@@ -28,8 +28,12 @@ public static class PostgresServer
         }
         var folder = Path.Combine(Path.GetTempPath(), $"objectalabs-test-pg-{Environment.ProcessId}");
         Directory.CreateDirectory(folder);
-        File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        // The server runs as the postgres system user when the tests run as root: it must reach the folder.
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        }
         var data = Path.Combine(folder, "pg");
         var port = FreePort();
         var url = RunScript($"postgres start --data {data} --port {port}", extra: "PG_EXTRA_OPTS=-c fsync=off -c synchronous_commit=off -c full_page_writes=off");
