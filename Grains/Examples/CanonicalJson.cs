@@ -1,0 +1,95 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace ObjectaLabs.Orleans.Examples;
+
+/// <summary>
+/// The canonical text of a JSON value: object keys in ordinal order, no whitespace, strings re-escaped
+/// one way, integers as integers, and null-valued object members dropped (absent and null mean the same
+/// in the format). Two lines that differ only in key order, spacing or escaping have the same text,
+/// hence the same content hash.
+/// </summary>
+public static class CanonicalJson
+{
+    private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
+    public static byte[] ToUtf8(JsonElement element)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer, Options))
+        {
+            Write(writer, element);
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static string ToText(JsonElement element) => System.Text.Encoding.UTF8.GetString(ToUtf8(element));
+
+    /// <summary>SHA-256 of the canonical text: the example's identity within an organization.</summary>
+    public static byte[] Hash(ReadOnlySpan<byte> canonicalUtf8) => SHA256.HashData(canonicalUtf8);
+
+    public static void Write(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                var properties = new List<JsonProperty>();
+                foreach (var p in element.EnumerateObject())
+                {
+                    if (p.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        properties.Add(p);
+                    }
+                }
+                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                foreach (var p in properties)
+                {
+                    writer.WritePropertyName(p.Name);
+                    Write(writer, p.Value);
+                }
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    Write(writer, item);
+                }
+                writer.WriteEndArray();
+                break;
+            case JsonValueKind.String:
+                writer.WriteStringValue(element.GetString());
+                break;
+            case JsonValueKind.Number:
+                if (element.TryGetInt64(out var integer))
+                {
+                    writer.WriteNumberValue(integer);
+                }
+                else
+                {
+                    var d = element.GetDouble();
+                    if (d == Math.Floor(d) && Math.Abs(d) < 1e15)
+                    {
+                        writer.WriteNumberValue((long)d);
+                    }
+                    else
+                    {
+                        writer.WriteNumberValue(d);
+                    }
+                }
+                break;
+            case JsonValueKind.True:
+                writer.WriteBooleanValue(true);
+                break;
+            case JsonValueKind.False:
+                writer.WriteBooleanValue(false);
+                break;
+            default:
+                writer.WriteNullValue();
+                break;
+        }
+    }
+}
