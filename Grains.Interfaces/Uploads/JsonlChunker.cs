@@ -28,7 +28,7 @@ public static class JsonlChunker
             while (buffer.WrittenCount >= chunkBytes || (n == 0 && buffer.WrittenCount > 0))
             {
                 var written = buffer.WrittenSpan;
-                var cut = n == 0 ? written.Length : written.LastIndexOf((byte)'\n') + 1;
+                var cut = Cut(written, chunkBytes, endOfStream: n == 0);
                 if (cut == 0)
                 {
                     break; // one line longer than a chunk: read on until it ends
@@ -46,6 +46,21 @@ public static class JsonlChunker
                 yield break;
             }
         }
+    }
+
+    /// <summary>
+    /// Where the next chunk ends: after the last '\n' within the first <paramref name="chunkBytes"/>
+    /// bytes, else after the first '\n' at all (one long line), else, at the end of the stream, everything.
+    /// </summary>
+    private static int Cut(ReadOnlySpan<byte> written, int chunkBytes, bool endOfStream)
+    {
+        var within = written[..Math.Min(chunkBytes, written.Length)].LastIndexOf((byte)'\n');
+        if (within >= 0)
+        {
+            return within + 1;
+        }
+        var first = written.IndexOf((byte)'\n');
+        return first >= 0 ? first + 1 : endOfStream ? written.Length : 0;
     }
 
     /// <summary>Lines in a chunk: every '\n' ends one, and a last line without '\n' counts too.</summary>
