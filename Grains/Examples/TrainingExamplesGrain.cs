@@ -17,6 +17,7 @@ public sealed class TrainingExamplesGrain(
     ExampleRows rows,
     ModelCatalog models,
     QualityAnalyzer analyzer,
+    ExampleExporter exporter,
     TimeProvider clock,
     ILogger<TrainingExamplesGrain> logger) : Grain, ITrainingExamplesGrain
 {
@@ -120,32 +121,9 @@ public sealed class TrainingExamplesGrain(
         return new RedactionResult(changed, replacements, skipped);
     }
 
-    public async Task<SplitSummary> GetSplitAsync(Guid? agentId, SplitOptions split)
-    {
-        var ids = await rows.ValidatedIdsAsync(OrganizationId, agentId);
-        var (validation, reason) = TrainValidationSplit.Validation(ids, split);
-        return new SplitSummary(ids.Count - validation.Count, validation.Count, reason);
-    }
+    public Task<SplitSummary> GetSplitAsync(Guid? agentId, SplitOptions split) => exporter.SplitAsync(OrganizationId, agentId, split);
 
-    public async IAsyncEnumerable<string> ExportAsync(ExportRequest request)
-    {
-        HashSet<Guid>? validation = null;
-        if (request.Split is { } split)
-        {
-            validation = TrainValidationSplit.Validation(await rows.ValidatedIdsAsync(OrganizationId, request.AgentId), split).Validation;
-        }
-        else if (request.Part is not null)
-        {
-            throw ProblemException.Invalid("part", "Choosing a part needs a split (seed and ratio).");
-        }
-        await foreach (var example in rows.StreamAsync(OrganizationId, request.AgentId, validatedOnly: true))
-        {
-            if (validation is null || request.Part is null || validation.Contains(example.Id) == (request.Part == SplitPart.Validation))
-            {
-                yield return example.Example;
-            }
-        }
-    }
+    public IAsyncEnumerable<string> ExportAsync(ExportRequest request) => exporter.ExportAsync(OrganizationId, request);
 
     private IOrganizationGrain Organization => GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
 }

@@ -50,7 +50,9 @@ public sealed class QualityAnalyzer(TokenizerCache tokenizers)
             var roles = messages.EnumerateArray().Select(m => m.GetProperty("role").GetString()).ToHashSet();
             missingSystem += roles.Contains("system") ? 0 : 1;
             missingUser += roles.Contains("user") ? 0 : 1;
-            Add(exact, Hash(example.Example), example.Id);
+            // Stored examples are unique by content hash, so "exact" compares the message text alone
+            // (roles and contents), ignoring weights, names and tools.
+            Add(exact, Hash(string.Join('\n', ExampleText.Texts(root).Select(t => $"{t.Role}:{t.Text}"))), example.Id);
             Add(near, Hash(ExampleText.Normalized(root)), example.Id);
             foreach (var (path, _, text) in ExampleText.Texts(root))
             {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
@@ -107,6 +108,7 @@ public static class SiloHostBuilder
         services.AddSingleton<ConversationRows>();
         services.AddSingleton<ConversationImporter>();
         services.AddSingleton<QualityAnalyzer>();
+        services.AddSingleton<ExampleExporter>();
         services.AddSingleton<MigrationRunner>();
     }
 
