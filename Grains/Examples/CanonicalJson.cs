@@ -15,6 +15,9 @@ public static class CanonicalJson
 {
     private static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
+    /// <summary>An object with the same key twice has no single meaning, so it has no canonical form.</summary>
+    public sealed class DuplicateKeyException(string key) : Exception($"Key '{key}' appears twice in one object.");
+
     public static byte[] ToUtf8(JsonElement element)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
@@ -45,6 +48,13 @@ public static class CanonicalJson
                     }
                 }
                 properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+                for (var i = 1; i < properties.Count; i++)
+                {
+                    if (properties[i].NameEquals(properties[i - 1].Name))
+                    {
+                        throw new DuplicateKeyException(properties[i].Name);
+                    }
+                }
                 foreach (var p in properties)
                 {
                     writer.WritePropertyName(p.Name);

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ObjectaLabs.Orleans.Tokens;
@@ -52,18 +53,59 @@ public sealed record class CheckedExample(
         {
             return null;
         }
-        var canonical = CanonicalJson.ToUtf8(root);
-        var messages = root.GetProperty("messages");
+        byte[] messages;
+        byte[]? tools, functions;
+        try
+        {
+            messages = CanonicalJson.ToUtf8(root.GetProperty("messages"));
+            tools = Part(root, "tools");
+            functions = Part(root, "functions");
+        }
+        catch (CanonicalJson.DuplicateKeyException e)
+        {
+            issues.Add(new ExampleIssue(line, "$", "duplicate_key", e.Message));
+            return null;
+        }
+        bool? parallel = root.TryGetProperty("parallel_tool_calls", out var p) && p.ValueKind != JsonValueKind.Null ? p.GetBoolean() : null;
         return new CheckedExample(
-            CanonicalJson.ToText(messages),
-            Part(root, "tools"),
-            Part(root, "functions"),
-            root.TryGetProperty("parallel_tool_calls", out var parallel) && parallel.ValueKind != JsonValueKind.Null ? parallel.GetBoolean() : null,
-            CanonicalJson.Hash(canonical),
+            Encoding.UTF8.GetString(messages),
+            tools is null ? null : Encoding.UTF8.GetString(tools),
+            functions is null ? null : Encoding.UTF8.GetString(functions),
+            parallel,
+            Hash(messages, tools, functions, parallel),
             counter?.CountExample(root) ?? 0,
-            messages.GetArrayLength());
+            root.GetProperty("messages").GetArrayLength());
     }
 
-    private static string? Part(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var part) && part.ValueKind != JsonValueKind.Null ? CanonicalJson.ToText(part) : null;
+    /// <summary>
+    /// SHA-256 of the canonical example, composed from its canonical parts (root keys in ordinal order),
+    /// so the whole example is not written twice: equal to hashing <c>CanonicalJson.ToUtf8(root)</c>.
+    /// </summary>
+    private static byte[] Hash(byte[] messages, byte[]? tools, byte[]? functions, bool? parallel)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData("{"u8);
+        if (functions is not null)
+        {
+            hash.AppendData("\"functions\":"u8);
+            hash.AppendData(functions);
+            hash.AppendData(","u8);
+        }
+        hash.AppendData("\"messages\":"u8);
+        hash.AppendData(messages);
+        if (parallel is { } value)
+        {
+            hash.AppendData(value ? ",\"parallel_tool_calls\":true"u8 : ",\"parallel_tool_calls\":false"u8);
+        }
+        if (tools is not null)
+        {
+            hash.AppendData(",\"tools\":"u8);
+            hash.AppendData(tools);
+        }
+        hash.AppendData("}"u8);
+        return hash.GetHashAndReset();
+    }
+
+    private static byte[]? Part(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var part) && part.ValueKind != JsonValueKind.Null ? CanonicalJson.ToUtf8(part) : null;
 }

@@ -7,7 +7,7 @@ namespace ObjectaLabs.Orleans.Examples;
 /// allows (system, user, assistant, tool and the deprecated function role; assistant tool_calls,
 /// function_call and weight 0/1; tool_call_id; name; content-part lists; tools, functions,
 /// parallel_tool_calls), unlike the cookbook validator, which rejects tool calling. Every issue
-/// names its JSON path.
+/// names its JSON path. (Duplicate keys are caught when the example is made canonical.)
 /// </summary>
 public static class ExampleValidator
 {
@@ -39,10 +39,6 @@ public static class ExampleValidator
             if (root.ValueKind != JsonValueKind.Object)
             {
                 Fail("$", "not_object", $"A line must be a JSON object, not {Describe(root)}.");
-                return;
-            }
-            if (!UniqueKeys(root, "$"))
-            {
                 return;
             }
             foreach (var property in root.EnumerateObject().Where(p => !RootKeys.Contains(p.Name)))
@@ -106,10 +102,6 @@ public static class ExampleValidator
             if (message.ValueKind != JsonValueKind.Object)
             {
                 Fail(path, "invalid_message", $"A message must be a JSON object, not {Describe(message)}.");
-                return null;
-            }
-            if (!UniqueKeys(message, path))
-            {
                 return null;
             }
             if (!message.TryGetProperty("role", out var roleElement))
@@ -214,7 +206,7 @@ public static class ExampleValidator
             foreach (var call in calls.EnumerateArray())
             {
                 var callPath = $"{path}[{i++}]";
-                if (call.ValueKind != JsonValueKind.Object || !UniqueKeys(call, callPath))
+                if (call.ValueKind != JsonValueKind.Object)
                 {
                     Fail(callPath, "invalid_tool_calls", "A tool call must be an object with id, type and function.");
                     continue;
@@ -440,20 +432,6 @@ public static class ExampleValidator
             {
                 Fail($"{path}.name", "invalid_tools", $"Function '{name.GetString()}' is defined twice.");
             }
-        }
-
-        private bool UniqueKeys(JsonElement element, string path)
-        {
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var property in element.EnumerateObject())
-            {
-                if (!seen.Add(property.Name))
-                {
-                    Fail($"{path}.{property.Name}", "duplicate_key", $"Key '{property.Name}' appears twice.");
-                    return false;
-                }
-            }
-            return true;
         }
 
         private static bool NonEmptyString(JsonElement e) => e.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(e.GetString());

@@ -149,4 +149,20 @@ public sealed class ExampleValidatorTests
         b.ContentHash.Should().Equal(a.ContentHash);
         c.ContentHash.Should().NotEqual(a.ContentHash);
     }
+
+    [Fact]
+    public void Upload_rejects_a_key_given_twice() =>
+        ShouldFail("""{"messages":[{"role":"user","content":"Hi","content":"Ho"},{"role":"assistant","content":"Hello"}]}""", "$", "duplicate_key");
+
+    [Fact]
+    public void Content_hash_is_the_hash_of_the_canonical_example_that_is_stored_and_exported()
+    {
+        var line = $$$"""{"tools":[{{{Weather}}}],"parallel_tool_calls":false,"functions":[{"name":"f"}],"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]}""";
+        var example = CheckedExample.Check(line, 1, [], null)!;
+        using var document = System.Text.Json.JsonDocument.Parse(line);
+        var canonical = CanonicalJson.ToUtf8(document.RootElement);
+
+        example.ContentHash.Should().Equal(System.Security.Cryptography.SHA256.HashData(canonical));
+        System.Text.Encoding.UTF8.GetString(canonical).Should().StartWith("{\"functions\":[{\"name\":\"f\"}],\"messages\":");
+    }
 }
