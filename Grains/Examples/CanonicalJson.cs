@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -38,29 +39,7 @@ public static class CanonicalJson
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                writer.WriteStartObject();
-                var properties = new List<JsonProperty>();
-                foreach (var p in element.EnumerateObject())
-                {
-                    if (p.Value.ValueKind != JsonValueKind.Null)
-                    {
-                        properties.Add(p);
-                    }
-                }
-                properties.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
-                for (var i = 1; i < properties.Count; i++)
-                {
-                    if (properties[i].NameEquals(properties[i - 1].Name))
-                    {
-                        throw new DuplicateKeyException(properties[i].Name);
-                    }
-                }
-                foreach (var p in properties)
-                {
-                    writer.WritePropertyName(p.Name);
-                    Write(writer, p.Value);
-                }
-                writer.WriteEndObject();
+                WriteObject(writer, element);
                 break;
             case JsonValueKind.Array:
                 writer.WriteStartArray();
@@ -71,7 +50,15 @@ public static class CanonicalJson
                 writer.WriteEndArray();
                 break;
             case JsonValueKind.String:
-                writer.WriteStringValue(element.GetString());
+                var raw = JsonMarshal.GetRawUtf8Value(element)[1..^1];
+                if (raw.IndexOf((byte)'\\') < 0)
+                {
+                    writer.WriteStringValue(raw); // no escapes: the raw bytes are the value (saves a string per value)
+                }
+                else
+                {
+                    writer.WriteStringValue(element.GetString());
+                }
                 break;
             case JsonValueKind.Number:
                 if (element.TryGetInt64(out var integer))
@@ -101,5 +88,46 @@ public static class CanonicalJson
                 writer.WriteNullValue();
                 break;
         }
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, JsonElement element)
+    {
+        var properties = new List<JsonProperty>();
+        var escaped = false;
+        foreach (var p in element.EnumerateObject())
+        {
+            if (p.Value.ValueKind != JsonValueKind.Null)
+            {
+                properties.Add(p);
+                escaped |= JsonMarshal.GetRawUtf8PropertyName(p).IndexOf((byte)'\\') >= 0;
+            }
+        }
+        // Ordinal order of the UTF-8 bytes equals ordinal order of the code points; names with escapes
+        // (rare) are compared decoded, as strings, whose UTF-16 order can differ, so never mix the two.
+        Comparison<JsonProperty> compare = escaped
+            ? (a, b) => string.CompareOrdinal(a.Name, b.Name)
+            : (a, b) => JsonMarshal.GetRawUtf8PropertyName(a).SequenceCompareTo(JsonMarshal.GetRawUtf8PropertyName(b));
+        properties.Sort(compare);
+        for (var i = 1; i < properties.Count; i++)
+        {
+            if (compare(properties[i], properties[i - 1]) == 0)
+            {
+                throw new DuplicateKeyException(properties[i].Name);
+            }
+        }
+        writer.WriteStartObject();
+        foreach (var p in properties)
+        {
+            if (escaped)
+            {
+                writer.WritePropertyName(p.Name);
+            }
+            else
+            {
+                writer.WritePropertyName(JsonMarshal.GetRawUtf8PropertyName(p));
+            }
+            Write(writer, p.Value);
+        }
+        writer.WriteEndObject();
     }
 }

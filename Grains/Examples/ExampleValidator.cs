@@ -11,9 +11,7 @@ namespace ObjectaLabs.Orleans.Examples;
 /// </summary>
 public static class ExampleValidator
 {
-    private static readonly HashSet<string> RootKeys = ["messages", "tools", "parallel_tool_calls", "functions"];
     private static readonly HashSet<string> Roles = ["system", "user", "assistant", "tool", "function"];
-    private static readonly HashSet<string> CommonKeys = ["role", "content", "name"];
     private static readonly HashSet<string> AssistantKeys = ["weight", "tool_calls", "function_call"];
 
     /// <summary>Adds the example's issues to <paramref name="issues"/>; answers whether it is valid.</summary>
@@ -41,7 +39,7 @@ public static class ExampleValidator
                 Fail("$", "not_object", $"A line must be a JSON object, not {Describe(root)}.");
                 return;
             }
-            foreach (var property in root.EnumerateObject().Where(p => !RootKeys.Contains(p.Name)))
+            foreach (var property in root.EnumerateObject().Where(p => !(p.NameEquals("messages"u8) || p.NameEquals("tools"u8) || p.NameEquals("parallel_tool_calls"u8) || p.NameEquals("functions"u8))))
             {
                 Fail($"$.{property.Name}", "unknown_key", $"Unknown key '{property.Name}'; an example has messages, tools, parallel_tool_calls and functions.");
             }
@@ -120,7 +118,7 @@ public static class ExampleValidator
             }
             foreach (var property in message.EnumerateObject())
             {
-                if (!Allowed(role, property.Name))
+                if (!Allowed(role, property))
                 {
                     var known = AssistantKeys.Contains(property.Name) || property.Name == "tool_call_id";
                     Fail($"{path}.{property.Name}", "unknown_key", known
@@ -155,10 +153,10 @@ public static class ExampleValidator
             return role;
         }
 
-        private static bool Allowed(string role, string key) =>
-            CommonKeys.Contains(key)
-            || (role == "assistant" && AssistantKeys.Contains(key))
-            || (role == "tool" && key == "tool_call_id");
+        private static bool Allowed(string role, JsonProperty p) =>
+            p.NameEquals("role"u8) || p.NameEquals("content"u8) || p.NameEquals("name"u8)
+            || (role == "assistant" && (p.NameEquals("weight"u8) || p.NameEquals("tool_calls"u8) || p.NameEquals("function_call"u8)))
+            || (role == "tool" && p.NameEquals("tool_call_id"u8));
 
         private void Assistant(JsonElement message, string path)
         {
@@ -211,7 +209,7 @@ public static class ExampleValidator
                     Fail(callPath, "invalid_tool_calls", "A tool call must be an object with id, type and function.");
                     continue;
                 }
-                foreach (var property in call.EnumerateObject().Where(p => p.Name is not ("id" or "type" or "function")))
+                foreach (var property in call.EnumerateObject().Where(p => !(p.NameEquals("id"u8) || p.NameEquals("type"u8) || p.NameEquals("function"u8))))
                 {
                     Fail($"{callPath}.{property.Name}", "unknown_key", $"Unknown key '{property.Name}' in a tool call.");
                 }
@@ -249,7 +247,7 @@ public static class ExampleValidator
                 Fail(path, "invalid_tool_calls", "A call must be an object with 'name' and 'arguments'.");
                 return;
             }
-            foreach (var property in function.EnumerateObject().Where(p => p.Name is not ("name" or "arguments")))
+            foreach (var property in function.EnumerateObject().Where(p => !(p.NameEquals("name"u8) || p.NameEquals("arguments"u8))))
             {
                 Fail($"{path}.{property.Name}", "unknown_key", $"Unknown key '{property.Name}' in a call.");
             }

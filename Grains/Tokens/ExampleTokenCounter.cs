@@ -35,16 +35,7 @@ public sealed class ExampleTokenCounter(Tokenizer tokenizer, bool approximate)
                 total += PerMessage;
                 foreach (var property in message.EnumerateObject())
                 {
-                    total += property.Name switch
-                    {
-                        "role" => Count(property.Value.GetString()),
-                        "content" => CountContent(property.Value),
-                        "name" => PerName + Count(property.Value.GetString()),
-                        "tool_calls" => CountToolCalls(property.Value),
-                        "function_call" => CountCall(property.Value),
-                        "tool_call_id" => Count(property.Value.GetString()),
-                        _ => 0,
-                    };
+                    total += CountMessageProperty(property);
                 }
             }
         }
@@ -57,6 +48,28 @@ public sealed class ExampleTokenCounter(Tokenizer tokenizer, bool approximate)
             total += Count(functions.GetRawText());
         }
         return total;
+    }
+
+    private int CountMessageProperty(JsonProperty property)
+    {
+        // NameEquals compares UTF-8 bytes: no string is made for each property name.
+        if (property.NameEquals("role"u8) || property.NameEquals("tool_call_id"u8))
+        {
+            return Count(property.Value.GetString());
+        }
+        if (property.NameEquals("content"u8))
+        {
+            return CountContent(property.Value);
+        }
+        if (property.NameEquals("name"u8))
+        {
+            return PerName + Count(property.Value.GetString());
+        }
+        if (property.NameEquals("tool_calls"u8))
+        {
+            return CountToolCalls(property.Value);
+        }
+        return property.NameEquals("function_call"u8) ? CountCall(property.Value) : 0;
     }
 
     private int CountContent(JsonElement content)
