@@ -75,12 +75,7 @@ public static class ApiApplication
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
         });
         builder.Services.AddApiKeyRateLimiting(builder.Configuration);
-        builder.Services.AddOpenApi(o => o.AddDocumentTransformer((document, _, _) =>
-        {
-            document.Info.Title = "ObjectaLabs fine-tuning API";
-            document.Info.Description = "Training data, fine-tuning jobs, the model registry and per-request model resolution. Authenticate with 'Authorization: Bearer <key>'.";
-            return Task.CompletedTask;
-        }));
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>());
         builder.Services.AddHealthChecks()
             .AddNpgSql(connectionString, name: "postgres", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);

@@ -31,6 +31,7 @@ public sealed class PlatformSurfaceTests(ApiFixture fixture)
 
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         paths.Should().Contain(["/v1/organizations", "/v1/organizations/{orgId}/api-keys", "/v1/organizations/{orgId}/agents/{agentId}"]);
+        document.GetProperty("components").GetProperty("securitySchemes").GetProperty("apiKey").GetProperty("scheme").GetString().Should().Be("bearer");
         page.StatusCode.Should().Be(HttpStatusCode.OK);
         (await page.Content.ReadAsStringAsync()).Should().Contain("openapi/v1.json");
     }
