@@ -43,11 +43,11 @@ CREATE TABLE OrleansMembershipVersionTable
 CREATE TABLE OrleansMembershipTable
 (
     DeploymentId varchar(150) NOT NULL,
-    Address      varchar(45)  NOT NULL,   -- IPv4 or IPv6 text form
+    Address      text         NOT NULL,   -- IPAddress.ToString(): IPv4 or IPv6 (maybe with %scope)
     Port         integer      NOT NULL,
     Generation   integer      NOT NULL,
-    SiloName     varchar(150) NOT NULL,
-    HostName     varchar(150) NOT NULL,
+    SiloName     text         NOT NULL,
+    HostName     text         NOT NULL,
     Status       integer      NOT NULL,
     ProxyPort    integer      NOT NULL,   -- gateway port, 0 when the silo is no gateway
     SuspectTimes text         NULL,

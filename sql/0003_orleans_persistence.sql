@@ -1,8 +1,9 @@
 -- 0003: grain state storage for Orleans AdoNetGrainStorage on PostgreSQL.
 --
 -- Contract: Microsoft.Orleans.Persistence.AdoNet 10.4.2, invariant
--- "Npgsql". Requires 0001 (OrleansQuery). Plain SQL only, no functions:
--- each operation below is a single statement.
+-- "Npgsql". Requires 0001 (OrleansQuery) and PostgreSQL 15 or later
+-- (UNIQUE ... NULLS NOT DISTINCT). Plain SQL only, no functions: each
+-- operation below is a single statement, so none was needed.
 --
 -- How the provider uses this (learned from the 10.4.2 assembly):
 --   * Keys: WriteToStorageKey, ReadFromStorageKey, ClearStorageKey
@@ -32,16 +33,16 @@
 
 CREATE TABLE OrleansStorage
 (
-    GrainIdHash            integer     NOT NULL,
-    GrainIdN0              bigint      NOT NULL,
-    GrainIdN1              bigint      NOT NULL,
-    GrainTypeHash          integer     NOT NULL,
-    GrainTypeString        text        NOT NULL,
-    GrainIdExtensionString text        NULL,
+    GrainIdHash            integer      NOT NULL,
+    GrainIdN0              bigint       NOT NULL,
+    GrainIdN1              bigint       NOT NULL,
+    GrainTypeHash          integer      NOT NULL,
+    GrainTypeString        text         NOT NULL,
+    GrainIdExtensionString text         NULL,
     ServiceId              varchar(150) NOT NULL,
-    PayloadBinary          bytea       NULL,
-    ModifiedOn             timestamptz NOT NULL DEFAULT now(),
-    Version                integer     NOT NULL
+    PayloadBinary          bytea        NULL,
+    ModifiedOn             timestamptz  NOT NULL DEFAULT now(),
+    Version                integer      NOT NULL
 );
 
 -- One row per grain state. The hashes lead so lookups are narrow; the two

@@ -1,0 +1,48 @@
+using ObjectaLabs.Orleans.Api.Security;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Problems;
+
+namespace ObjectaLabs.Orleans.Api.Apis;
+
+public static class AgentsApi
+{
+    public static IEndpointRouteBuilder MapAgentsApi(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v1/organizations/{orgId:guid}/agents").WithTags("Agents")
+            .RequireOrganizationScope(ApiKeyScope.Admin);
+        group.MapGet("/", ListAgents).WithSummary("The organization's agents.");
+        group.MapPost("/", CreateAgent).WithSummary("Adds an agent.");
+        group.MapGet("/{agentId:guid}", GetAgent).WithSummary("One agent.");
+        group.MapPatch("/{agentId:guid}", UpdateAgent).WithSummary("Renames an agent or changes its default base model.");
+        group.MapDelete("/{agentId:guid}", DeleteAgent).WithSummary("Removes an agent.");
+        return app;
+    }
+
+    /// <summary>A new agent; the default base model is what it uses when no fine-tuned model is deployed.</summary>
+    public sealed record CreateAgentRequest(string? Name, string? DefaultBaseModel);
+
+    /// <summary>New values for an agent; absent fields are unchanged.</summary>
+    public sealed record UpdateAgentRequest(string? Name, string? DefaultBaseModel);
+
+    public static async Task<Ok<IReadOnlyList<AgentInfo>>> ListAgents(Guid orgId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListAgentsAsync());
+
+    public static async Task<Created<AgentInfo>> CreateAgent(Guid orgId, CreateAgentRequest request, IGrainFactory grains)
+    {
+        var agent = await grains.GetGrain<IOrganizationGrain>(orgId).AddAgentAsync(
+            request.Name ?? throw ProblemException.Invalid("name", "'name' is required."), request.DefaultBaseModel);
+        return TypedResults.Created($"/v1/organizations/{orgId}/agents/{agent.Id}", agent);
+    }
+
+    public static async Task<Ok<AgentInfo>> GetAgent(Guid orgId, Guid agentId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).GetAgentAsync(agentId));
+
+    public static async Task<Ok<AgentInfo>> UpdateAgent(Guid orgId, Guid agentId, UpdateAgentRequest request, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).UpdateAgentAsync(agentId, request.Name, request.DefaultBaseModel));
+
+    public static async Task<NoContent> DeleteAgent(Guid orgId, Guid agentId, IGrainFactory grains)
+    {
+        await grains.GetGrain<IOrganizationGrain>(orgId).RemoveAgentAsync(agentId);
+        return TypedResults.NoContent();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using ObjectaLabs.Orleans.Api.Apis;
+using ObjectaLabs.Orleans.Api.Problems;
+using ObjectaLabs.Orleans.Api.Security;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using Scalar.AspNetCore;
+
+namespace ObjectaLabs.Orleans.Api.Hosting;
+
+/// <summary>Builds the API host; <c>Program</c> runs it and the tests start it on a free port.</summary>
+public static class ApiApplication
+{
+    public const string ConnectionStringName = "Postgres";
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName) is { Length: > 0 } cs
+            ? cs
+            : throw new InvalidOperationException($"No PostgreSQL connection string: set ConnectionStrings__{ConnectionStringName}; the API finds the cluster's gateways there.");
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 1024 * 1024;
+            k.AddServerHeader = false;
+        });
+
+        builder.UseOrleansClient(client =>
+        {
+            client.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "objectalabs";
+                o.ServiceId = builder.Configuration["Orleans:ServiceId"] ?? "objectalabs-fine-tuning";
+            });
+            client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
+            client.UseAdoNetClustering(o =>
+            {
+                o.Invariant = "Npgsql";
+                o.ConnectionString = connectionString;
+            });
+            client.UseConnectionRetryFilter<RetryForeverFilter>();
+            client.AddDashboard();
+        });
+
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddOptions<PlatformOptions>().BindConfiguration(PlatformOptions.Section);
+        builder.Services.AddSingleton(sp => PlatformAdminKey.Resolve(
+            sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformOptions>>().Value,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));
+        builder.Services.AddSingleton<ApiKeyValidator>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(OrganizationAccess.PlatformPolicy, p => p.RequireRole(ApiKeyAuthenticationHandler.PlatformAdminRole));
+
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            c.ProblemDetails.Instance ??= $"{c.HttpContext.Request.Method} {c.HttpContext.Request.Path}";
+            c.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? c.HttpContext.TraceIdentifier;
+        });
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        // Body-binding failures throw, so the exception handler can name the JSON path and line.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.Configure<JsonOptions>(o =>
+        {
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
+            o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+        });
+        builder.Services.AddApiKeyRateLimiting(builder.Configuration);
+        builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>());
+        builder.Services.AddHealthChecks()
+            .AddNpgSql(connectionString, name: "postgres", tags: ["ready"])
+            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapOpenApi();
+        app.MapScalarApiReference();
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(OrganizationAccess.PlatformPolicy);
+
+        app.MapPlansApi();
+        app.MapOrganizationsApi();
+        app.MapAgentsApi();
+        app.MapApiKeysApi();
+        return app;
+    }
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using ObjectaLabs.Orleans.Api.Security;
+using ObjectaLabs.Orleans.Organizations;
+
+namespace ObjectaLabs.Orleans.Api.Hosting;
+
+/// <summary>Section <c>RateLimits</c>: a token bucket per API key, sized by what the key is for.</summary>
+public sealed class RateLimitSettings
+{
+    public const string Section = "RateLimits";
+
+    public BucketSettings Admin { get; set; } = new() { PermitsPerSecond = 20, Burst = 100 };
+    public BucketSettings Runtime { get; set; } = new() { PermitsPerSecond = 5000, Burst = 10000 };
+    public BucketSettings Platform { get; set; } = new() { PermitsPerSecond = 50, Burst = 200 };
+    /// <summary>Requests without a valid key, per client address.</summary>
+    public BucketSettings Anonymous { get; set; } = new() { PermitsPerSecond = 10, Burst = 50 };
+
+    public sealed class BucketSettings
+    {
+        public int PermitsPerSecond { get; set; }
+        public int Burst { get; set; }
+    }
+}
+
+public static class RateLimiting
+{
+    public static IServiceCollection AddApiKeyRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    {
+        var settings = configuration.GetSection(RateLimitSettings.Section).Get<RateLimitSettings>() ?? new RateLimitSettings();
+        services.AddRateLimiter(o =>
+        {
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            {
+                if (http.Request.Path.StartsWithSegments("/health"))
+                {
+                    return RateLimitPartition.GetNoLimiter("health");
+                }
+                var user = http.User;
+                var keyId = user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value;
+                var (partition, bucket) = keyId is null
+                    ? ($"ip:{http.Connection.RemoteIpAddress}", settings.Anonymous)
+                    : user.IsPlatformAdmin() ? ("platform", settings.Platform)
+                    : user.Scope() == ApiKeyScope.Runtime ? ($"key:{keyId}", settings.Runtime)
+                    : ($"key:{keyId}", settings.Admin);
+                return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = Math.Max(1, bucket.Burst),
+                    TokensPerPeriod = Math.Max(1, bucket.PermitsPerSecond),
+                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            o.OnRejected = async (context, cancellationToken) =>
+            {
+                var http = context.HttpContext;
+                var retryAfter = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds));
+                http.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                http.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+                {
+                    HttpContext = http,
+                    ProblemDetails =
+                    {
+                        Status = StatusCodes.Status429TooManyRequests,
+                        Title = "Too many requests",
+                        Detail = $"This key's request rate limit was reached; retry after {seconds} s.",
+                        Extensions = { ["retryAfterSeconds"] = seconds },
+                    },
+                });
+            };
+        });
+        return services;
+    }
+}

@@ -1,0 +1,131 @@
+using System.Net.Http.Headers;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using ObjectaLabs.Orleans.Organizations;
+
+namespace ObjectaLabs.Orleans.Api.Security;
+
+/// <summary>
+/// Reads an API key from <c>Authorization: Bearer</c>, <c>X-Api-Key</c>, or HTTP Basic (the password;
+/// this is what a browser sends for the dashboard) and turns it into claims.
+/// </summary>
+public sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyValidator validator,
+    IProblemDetailsService problems) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+    public const string PlatformAdminRole = "platform-admin";
+    public const string OrganizationClaim = "org";
+    public const string ScopeClaim = "scope";
+    public const string KeyIdClaim = "key_id";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = ReadKey(Request);
+        if (presented is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+        var caller = await validator.ValidateAsync(presented);
+        if (caller is null)
+        {
+            return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
+        }
+        var claims = new List<Claim>();
+        if (caller.IsPlatformAdmin)
+        {
+            claims.Add(new Claim(ClaimTypes.Role, PlatformAdminRole));
+            claims.Add(new Claim(KeyIdClaim, "platform"));
+        }
+        else
+        {
+            var key = caller.Key!;
+            claims.Add(new Claim(OrganizationClaim, key.OrganizationId.ToString()));
+            claims.Add(new Claim(ScopeClaim, key.Scope.ToString()));
+            claims.Add(new Claim(KeyIdClaim, key.KeyId));
+        }
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"ObjectaLabs\", charset=\"UTF-8\"";
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status401Unauthorized,
+                Title = "Authentication required",
+                Detail = ReadKey(Request) is null
+                    ? "Send an API key as 'Authorization: Bearer <key>'."
+                    : "The API key is not valid or has been revoked.",
+            },
+        });
+    }
+
+    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status403Forbidden,
+                Title = "Forbidden",
+                Detail = "This key's scope does not allow this operation.",
+            },
+        });
+    }
+
+    private static string? ReadKey(HttpRequest request)
+    {
+        if (request.Headers.TryGetValue("X-Api-Key", out var header) && header.Count == 1 && !string.IsNullOrWhiteSpace(header[0]))
+        {
+            return header[0]!.Trim();
+        }
+        if (!AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var auth) || string.IsNullOrWhiteSpace(auth.Parameter))
+        {
+            return null;
+        }
+        if (auth.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        {
+            return auth.Parameter.Trim();
+        }
+        if (auth.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(auth.Parameter));
+                var colon = decoded.IndexOf(':', StringComparison.Ordinal);
+                return colon >= 0 ? decoded[(colon + 1)..] : null;
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+        return null;
+    }
+}
+
+/// <summary>Reads the caller from the claims the handler set.</summary>
+public static class CallerClaims
+{
+    public static bool IsPlatformAdmin(this ClaimsPrincipal user) => user.IsInRole(ApiKeyAuthenticationHandler.PlatformAdminRole);
+
+    public static Guid? OrganizationId(this ClaimsPrincipal user) =>
+        Guid.TryParse(user.FindFirstValue(ApiKeyAuthenticationHandler.OrganizationClaim), out var id) ? id : null;
+
+    public static ApiKeyScope? Scope(this ClaimsPrincipal user) =>
+        Enum.TryParse<ApiKeyScope>(user.FindFirstValue(ApiKeyAuthenticationHandler.ScopeClaim), out var scope) ? scope : null;
+}

@@ -1,0 +1,43 @@
+using ObjectaLabs.Orleans.Hosting;
+
+namespace ObjectaLabs.Orleans.Diagnostics;
+
+[GenerateSerializer, Alias("objectalabs.probe-state")]
+public sealed class ReminderProbeState
+{
+    [Id(0)] public int Ticks { get; set; }
+    [Id(1)] public List<ProbeTick> Recent { get; set; } = [];
+}
+
+public sealed class ReminderProbeGrain(
+    [PersistentState("probe", StorageNames.Postgres)] IPersistentState<ReminderProbeState> state,
+    TimeProvider clock) : Grain, IReminderProbeGrain, IRemindable
+{
+    private const string ReminderName = "probe";
+    private const int Kept = 50;
+
+    public async Task StartAsync(TimeSpan period) =>
+        await this.RegisterOrUpdateReminder(ReminderName, period, period);
+
+    public async Task StopAsync()
+    {
+        if (await this.GetReminder(ReminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    public ValueTask<ReminderProbeReport> GetReportAsync() =>
+        ValueTask.FromResult(new ReminderProbeReport(state.State.Ticks, state.State.Recent.ToList()));
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        state.State.Ticks++;
+        state.State.Recent.Add(new ProbeTick(clock.GetUtcNow(), RuntimeIdentity));
+        if (state.State.Recent.Count > Kept)
+        {
+            state.State.Recent.RemoveRange(0, state.State.Recent.Count - Kept);
+        }
+        await state.WriteStateAsync();
+    }
+}

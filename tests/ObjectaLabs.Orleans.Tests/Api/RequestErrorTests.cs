@@ -1,0 +1,82 @@
+using System.Net;
+using System.Text;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Api;
+
+[Collection(ApiCollection.Name)]
+public sealed class RequestErrorTests(ApiFixture fixture)
+{
+    private static StringContent Json(string text) => new(text, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task Malformed_json_is_a_400_problem_naming_the_line()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var response = await client.PostAsync($"/v1/organizations/{id}/agents", Json("{\n  \"name\": \"Bot\",\n  \"defaultBaseModel\": \n}"));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("title").GetString().Should().Be("Malformed JSON");
+        problem.GetProperty("line").GetInt32().Should().Be(4);
+        problem.GetProperty("field").GetString().Should().Be("$.defaultBaseModel");
+        var agents = await (await client.GetAsync($"/v1/organizations/{id}/agents")).ReadJsonAsync();
+        agents.GetArrayLength().Should().Be(0, "a rejected request leaves nothing behind");
+    }
+
+    [Fact]
+    public async Task A_wrong_type_an_unknown_enum_or_an_unknown_property_names_the_field()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var wrongType = await (await client.PostAsync($"/v1/organizations/{id}/agents", Json("{\"name\": 42}")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var badScope = await (await client.PostAsync($"/v1/organizations/{id}/api-keys", Json("{\"name\": \"k\", \"scope\": \"root\"}")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var unknown = await (await client.PostAsync($"/v1/organizations/{id}/agents", Json("{\"name\": \"Bot\", \"model\": \"x\"}")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        wrongType.GetProperty("field").GetString().Should().Be("$.name");
+        badScope.GetProperty("field").GetString().Should().Be("$.scope");
+        unknown.GetProperty("detail").GetString().Should().Contain("model");
+    }
+
+    [Fact]
+    public async Task An_oversize_body_is_a_413_problem()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        var huge = "{\"name\": \"" + new string('a', 200_000) + "\"}";
+
+        var response = await client.PostAsync($"/v1/organizations/{id}/agents", Json(huge));
+
+        var problem = await response.ShouldBeProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        problem.GetProperty("title").GetString().Should().ContainEquivalentOf("too large");
+    }
+
+    [Fact]
+    public async Task A_missing_body_or_wrong_media_type_is_a_4xx_problem()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var empty = await client.PostAsync($"/v1/organizations/{id}/agents", Json(""));
+        var text = await client.PostAsync($"/v1/organizations/{id}/agents", new StringContent("{\"name\":\"x\"}", Encoding.UTF8, "text/plain"));
+
+        await empty.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        await text.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType);
+    }
+
+    [Fact]
+    public async Task Too_long_a_name_is_refused_with_the_field()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var response = await client.PostAsync($"/v1/organizations/{id}/agents", Json($"{{\"name\": \"{new string('n', 201)}\"}}"));
+
+        (await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest)).GetProperty("field").GetString().Should().Be("name");
+    }
+}

@@ -1,0 +1,103 @@
+using Dapper;
+using ObjectaLabs.Orleans.Diagnostics;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Cluster;
+
+[Collection(ClusterCollection.Name)]
+public sealed class GrainPersistenceTests(ClusterFixture fixture)
+{
+    [Fact]
+    public async Task Organization_state_survives_deactivation_through_the_AdoNet_store()
+    {
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(Guid.NewGuid());
+        await grain.CreateAsync("Acme", "business");
+        var agent = await grain.AddAgentAsync("Support bot", "openai/gpt-4o-mini-2024-07-18");
+
+        await fixture.Cluster.DeactivateAsync(grain);
+        var after = await grain.GetAsync();
+
+        after.Name.Should().Be("Acme");
+        after.Plan.Name.Should().Be("business");
+        (await grain.GetAgentAsync(agent.Id)).DefaultBaseModel.Should().Be("openai/gpt-4o-mini-2024-07-18");
+        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
+        var stored = await connection.ExecuteScalarAsync<string>(
+            "SELECT convert_from(payloadbinary, 'UTF8') FROM orleansstorage WHERE graintypestring LIKE '%organization%' AND convert_from(payloadbinary, 'UTF8') LIKE '%Acme%' LIMIT 1");
+        stored.Should().Contain("\"Name\":\"Acme\"", "state is stored as System.Text.Json without CLR type names")
+            .And.NotContain("$type");
+    }
+
+    [Fact]
+    public async Task Organization_rows_mirror_the_grain_for_foreign_keys()
+    {
+        var id = Guid.NewGuid();
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(id);
+        await grain.CreateAsync("Rows Inc", "professional");
+        var agent = await grain.AddAgentAsync("Bot", null);
+        await grain.ChangePlanAsync("enterprise");
+
+        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
+        (await connection.QuerySingleAsync<string>("SELECT plan FROM organizations WHERE id = @id", new { id })).Should().Be("enterprise");
+        (await connection.ExecuteScalarAsync<Guid>("SELECT organization_id FROM agents WHERE id = @id", new { id = agent.Id })).Should().Be(id);
+
+        await grain.RemoveAgentAsync(agent.Id);
+        (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM agents WHERE id = @id", new { id = agent.Id })).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Domain_problems_cross_the_cluster_with_their_field_and_figures()
+    {
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(Guid.NewGuid());
+
+        var unknownPlan = () => grain.CreateAsync("Acme", "platinum");
+        var missing = async () => await grain.GetAsync();
+
+        (await unknownPlan.Should().ThrowAsync<ProblemException>()).Which.Field.Should().Be("plan");
+        (await missing.Should().ThrowAsync<ProblemException>()).Which.Kind.Should().Be(ProblemKind.NotFound);
+    }
+
+    [Fact]
+    public async Task Api_keys_authenticate_until_revoked_and_only_with_the_exact_secret()
+    {
+        var id = Guid.NewGuid();
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(id);
+        var created = await grain.CreateAsync("Keys Ltd", "business");
+        var runtime = await grain.IssueApiKeyAsync("runtime", ApiKeyScope.Runtime);
+        ApiKeyFormat.TryParse(runtime.Key, out var orgInKey, out var parsedKeyId).Should().BeTrue();
+        var keyId = parsedKeyId!;
+        orgInKey.Should().Be(id);
+
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key)))!.Scope.Should().Be(ApiKeyScope.Runtime);
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key[..^1] + "x"))).Should().BeNull();
+
+        await grain.RevokeApiKeyAsync(keyId);
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key))).Should().BeNull();
+        var keys = await grain.ListApiKeysAsync();
+        keys.Should().HaveCount(2);
+        keys.Single(k => k.Id == keyId).RevokedAt.Should().NotBeNull();
+        var secrets = new[] { runtime.Key[^40..], created.AdminKey.Key[^40..] };
+        keys.Select(k => k.Prefix).Should().NotContain(p => secrets.Any(p.Contains), "a listed key never shows its secret");
+    }
+
+    [Fact]
+    public async Task A_reminder_fires_through_the_AdoNet_reminder_table()
+    {
+        var probe = fixture.Grains.GetGrain<IReminderProbeGrain>($"probe-{Guid.NewGuid():N}");
+        await probe.StartAsync(TimeSpan.FromMilliseconds(500));
+        try
+        {
+            await Eventually.Async(async () => (await probe.GetReportAsync()).Ticks >= 2, TimeSpan.FromSeconds(30));
+        }
+        finally
+        {
+            await probe.StopAsync();
+        }
+
+        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
+        // The reminder row was written by the ADO.NET provider and removed by StopAsync.
+        (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM orleansreminderstable WHERE remindername = 'probe'")).Should().Be(0);
+        (await probe.GetReportAsync()).Ticks.Should().BeGreaterThanOrEqualTo(2);
+    }
+}

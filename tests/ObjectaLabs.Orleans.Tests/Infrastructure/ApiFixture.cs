@@ -1,0 +1,107 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Silo.Hosting;
+
+namespace ObjectaLabs.Orleans.Tests.Infrastructure;
+
+/// <summary>
+/// The whole system on real parts: a fresh PostgreSQL database, a production silo host on free ports
+/// (ADO.NET clustering, storage, reminders) and the production API on Kestrel at a free loopback port,
+/// reaching the silo as an Orleans client through the ADO.NET gateway list.
+/// </summary>
+public sealed class ApiFixture : IAsyncLifetime
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    private readonly List<WebApplication> _apis = [];
+
+    public TestDatabase Database { get; private set; } = null!;
+    public IHost Silo { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public string AdminKey { get; } = "olp_test_" + Guid.NewGuid().ToString("N");
+
+    public async Task InitializeAsync()
+    {
+        Database = await TestDatabase.CreateAsync();
+        Silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = Database.ConnectionString,
+            ["Orleans:SiloPort"] = PostgresServer.FreePort().ToString(),
+            ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
+            ["Orleans:ApplyMigrations"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+        }));
+        await Silo.StartAsync();
+        BaseAddress = await StartApiAsync(new Dictionary<string, string?>());
+    }
+
+    /// <summary>Starts another API process-equivalent on the same cluster, with extra settings (e.g. tight rate limits).</summary>
+    public async Task<Uri> StartApiAsync(IDictionary<string, string?> settings)
+    {
+        var config = new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = Database.ConnectionString,
+            ["Platform:AdminKey"] = AdminKey,
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Api:MaxRequestBodyBytes"] = "65536",
+        };
+        foreach (var (key, value) in settings)
+        {
+            config[key] = value;
+        }
+        var api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(config));
+        await api.StartAsync();
+        _apis.Add(api);
+        return new Uri(api.Urls.First());
+    }
+
+    public HttpClient Client(string? key = null, Uri? baseAddress = null)
+    {
+        var client = new HttpClient { BaseAddress = baseAddress ?? BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+        return client;
+    }
+
+    public HttpClient PlatformClient() => Client(AdminKey);
+
+    /// <summary>Creates an organization through the API and returns its id and first admin key.</summary>
+    public async Task<(Guid Id, string AdminKey)> CreateOrganizationAsync(string plan = "business", string? name = null)
+    {
+        using var client = PlatformClient();
+        var response = await client.PostAsJsonAsync("/v1/organizations", new { name = name ?? $"Org {Guid.NewGuid():N}", plan });
+        response.EnsureSuccessStatusCode();
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Json);
+        return (body.GetProperty("organization").GetProperty("id").GetGuid(), body.GetProperty("adminKey").GetProperty("key").GetString()!);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var api in _apis)
+        {
+            await api.StopAsync();
+            await api.DisposeAsync();
+        }
+        await Silo.StopAsync();
+        Silo.Dispose();
+        await Database.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ApiCollection : ICollectionFixture<ApiFixture>
+{
+    public const string Name = "api";
+}

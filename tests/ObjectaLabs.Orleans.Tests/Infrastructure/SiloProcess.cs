@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace ObjectaLabs.Orleans.Tests.Infrastructure;
+
+/// <summary>
+/// A production silo as a separate operating-system process (the built <c>Silo</c> binary), so that a
+/// test can kill it with SIGKILL: no graceful shutdown, no membership goodbye, a real crash.
+/// </summary>
+public sealed class SiloProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private SiloProcess(Process process, int siloPort, int gatewayPort)
+    {
+        _process = process;
+        SiloPort = siloPort;
+        GatewayPort = gatewayPort;
+    }
+
+    public int SiloPort { get; }
+    public int GatewayPort { get; }
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>The last lines the silo printed, for failure messages.</summary>
+    public string RecentOutput => string.Join('\n', _output.TakeLast(40));
+
+    public static SiloProcess Start(string connectionString, IDictionary<string, string>? settings = null)
+    {
+        var siloPort = PostgresServer.FreePort();
+        var gatewayPort = PostgresServer.FreePort();
+        var info = new ProcessStartInfo("dotnet", $"\"{SiloDll()}\"")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(SiloDll())!,
+        };
+        info.Environment["ConnectionStrings__Postgres"] = connectionString;
+        info.Environment["Orleans__SiloPort"] = siloPort.ToString();
+        info.Environment["Orleans__GatewayPort"] = gatewayPort.ToString();
+        info.Environment["Orleans__ApplyMigrations"] = "false";
+        info.Environment["Orleans__Dashboard"] = "false";
+        info.Environment["Logging__LogLevel__Default"] = "Warning";
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+        var process = Process.Start(info)!;
+        var silo = new SiloProcess(process, siloPort, gatewayPort);
+        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return silo;
+    }
+
+    /// <summary>SIGKILL: the process dies at once, as in a machine or runtime crash.</summary>
+    public void Crash()
+    {
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit(10_000);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            Crash();
+        }
+        _process.Dispose();
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        _output.Enqueue(line);
+        while (_output.Count > 200 && _output.TryDequeue(out _))
+        {
+        }
+    }
+
+    private static string SiloDll()
+    {
+        // Built alongside the tests (the test project references Silo), in the same configuration.
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+        var path = Path.Combine(PostgresServer.RepositoryRoot, "Silo", "bin", configuration, "net10.0", "ObjectaLabs.Orleans.Silo.dll");
+        return File.Exists(path) ? path : throw new FileNotFoundException("Build the solution first: the silo binary is missing.", path);
+    }
+}
