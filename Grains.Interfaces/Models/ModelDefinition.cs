@@ -1,11 +1,14 @@
+using System.Text.Json.Serialization;
+
 namespace ObjectaLabs.Orleans.Models;
 
 /// <summary>Which tokenizer counts a model's tokens; <see cref="Approximate"/> means no exact tokenizer is available.</summary>
 public enum TokenizerKind
 {
-    O200kBase = 0,
-    Cl100kBase = 1,
-    Approximate = 2,
+    // Named on the wire as in models.json and in tiktoken.
+    [JsonStringEnumMemberName("o200k_base")] O200kBase = 0,
+    [JsonStringEnumMemberName("cl100k_base")] Cl100kBase = 1,
+    [JsonStringEnumMemberName("approximate")] Approximate = 2,
 }
 
 /// <summary>USD per 1M tokens; null means the figure is not published in our sources (unknown, not free).</summary>
