@@ -26,9 +26,14 @@ public sealed class ConversationRows(NpgsqlDataSource db)
                 """,
                 new
                 {
-                    id, organizationId, c.AgentId, c.ExternalId, Rating = (short?)c.Rating,
+                    id,
+                    organizationId,
+                    c.AgentId,
+                    c.ExternalId,
+                    Rating = (short?)c.Rating,
                     metadata = JsonSerializer.Serialize(c.Metadata ?? new Dictionary<string, string>()),
-                    startedAt = c.StartedAt?.ToUniversalTime(), endedAt = c.EndedAt.ToUniversalTime(),
+                    startedAt = c.StartedAt?.ToUniversalTime(),
+                    endedAt = c.EndedAt.ToUniversalTime(),
                 }, transaction);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)

@@ -1,6 +1,6 @@
-using System.Text.Json;
 using System.Buffers;
 using System.Text.Encodings.Web;
+using System.Text.Json;
 
 namespace ObjectaLabs.Orleans.Examples;
 

@@ -118,7 +118,9 @@ public sealed class ExampleRows(NpgsqlDataSource db)
                 """,
                 new
                 {
-                    organizationId, id, at,
+                    organizationId,
+                    id,
+                    at,
                     changed = content is not null,
                     messages = content?.Messages,
                     tools = content?.Tools,

@@ -9,8 +9,8 @@ using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Quality;
-using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Silo.Database;
+using ObjectaLabs.Orleans.Tokens;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Dapper;
+using Microsoft.ML.Tokenizers;
 using ObjectaLabs.Orleans.Bench.Data;
 using ObjectaLabs.Orleans.Bench.Postgres;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Uploads;
-using Microsoft.ML.Tokenizers;
-using Dapper;
 
 namespace ObjectaLabs.Orleans.Bench.Upload;
 
