@@ -57,12 +57,10 @@ internal sealed record class ExampleListQuery(string Sql, string CountSql, Dynam
         };
         if (request.Cursor is { Length: > 0 } cursor)
         {
-            var (cursorKey, cursorId) = ParseCursor(cursor);
+            var (cursorKey, cursorId) = ParseCursor(request.Sort, cursor);
             var cast = request.Sort switch { ExampleSort.Quality => "::numeric", ExampleSort.Source => "::text", _ => "::timestamptz" };
             filters.Append($" AND ({key}, id) {comparison} (@cursorKey{cast}, @cursorId)");
-            p.Add("cursorKey", request.Sort == ExampleSort.Date
-                ? new DateTime(long.Parse(cursorKey, CultureInfo.InvariantCulture), DateTimeKind.Utc)
-                : request.Sort == ExampleSort.Quality ? decimal.Parse(cursorKey, CultureInfo.InvariantCulture) : cursorKey);
+            p.Add("cursorKey", cursorKey);
             p.Add("cursorId", cursorId);
         }
         p.Add("take", limit + 1);
@@ -81,7 +79,8 @@ internal sealed record class ExampleListQuery(string Sql, string CountSql, Dynam
         return Convert.ToBase64String(Encoding.UTF8.GetBytes($"{key}|{last.Id:N}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
     }
 
-    private static (string Key, Guid Id) ParseCursor(string cursor)
+    /// <summary>The cursor's sort key (typed for the sort it was issued for) and id; anything else is a validation problem.</summary>
+    private static (object Key, Guid Id) ParseCursor(ExampleSort sort, string cursor)
     {
         try
         {
@@ -89,11 +88,18 @@ internal sealed record class ExampleListQuery(string Sql, string CountSql, Dynam
             base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
             var text = Encoding.UTF8.GetString(Convert.FromBase64String(base64));
             var bar = text.LastIndexOf('|');
-            return (text[..bar], Guid.ParseExact(text[(bar + 1)..], "N"));
+            var key = text[..bar];
+            object typed = sort switch
+            {
+                ExampleSort.Date => new DateTime(long.Parse(key, CultureInfo.InvariantCulture), DateTimeKind.Utc),
+                ExampleSort.Quality => decimal.Parse(key, CultureInfo.InvariantCulture),
+                _ => key,
+            };
+            return (typed, Guid.ParseExact(text[(bar + 1)..], "N"));
         }
-        catch (Exception e) when (e is FormatException or ArgumentException)
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {
-            throw ProblemException.Invalid("cursor", "The cursor is not one this list returned.");
+            throw ProblemException.Invalid("cursor", "The cursor is not one this list returned (for this sort order).");
         }
     }
 

@@ -2,6 +2,7 @@ using Npgsql;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Tokens;
 
@@ -45,7 +46,12 @@ public sealed class ExampleUploadGrain(
         {
             throw ProblemException.Conflict($"Upload {UploadId} was already started.");
         }
-        await GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId).GetPlanAsync(); // refuses unknown organizations
+        var plan = await GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId).GetPlanAsync(); // refuses unknown organizations
+        if (plan.MaxTrainingExamples == 0 && !options.DryRun)
+        {
+            // Refuse before the client streams a whole file that could never be stored.
+            throw PlanLimits.NotIncluded(plan, "maxTrainingExamples", $"Plan '{plan.Name}' includes no training examples.");
+        }
         _started = true;
         _session = await UploadSession.StartAsync(db, models, tokenizers, OrganizationId, UploadId, options with { Tags = ExampleProblems.Tags(options.Tags) }, clock.GetUtcNow());
         logger.LogInformation("Upload {UploadId} started for organization {OrganizationId} in mode {Mode}", UploadId, OrganizationId, options.Mode);

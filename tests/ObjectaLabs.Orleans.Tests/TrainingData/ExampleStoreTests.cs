@@ -166,4 +166,14 @@ public sealed class ExampleStoreTests(TrainingDataFixture f) : IClassFixture<Tra
         (await f.Examples.StoreAsync(org, [TrainingDataFixture.Row(TrainingDataFixture.Chat("1", "1")), TrainingDataFixture.Row(TrainingDataFixture.Chat("3", "3"))], ExampleLimits.For(Small)))
             .Stored.Should().Be(1);
     }
+
+    [Theory]
+    [InlineData("not-a-cursor!")]
+    [InlineData("YWJjfDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAw")] // "abc|000…": decodes, but its key is no timestamp
+    public async Task A_cursor_this_list_did_not_issue_is_a_validation_problem(string cursor)
+    {
+        var org = await f.NewOrganizationAsync();
+        var list = () => f.Examples.ListAsync(org, new ExampleListRequest(new ExampleFilter(), ExampleSort.Date, cursor));
+        (await list.Should().ThrowAsync<ProblemException>()).Which.Field.Should().Be("cursor");
+    }
 }

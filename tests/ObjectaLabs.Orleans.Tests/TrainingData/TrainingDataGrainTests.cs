@@ -81,6 +81,15 @@ public sealed class TrainingDataGrainTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task Free_plan_upload_is_refused_before_the_file_is_sent()
+    {
+        var org = await NewOrganizationAsync("free");
+        var start = () => cluster.Grains.GetGrain<IExampleUploadGrain>(Guid.NewGuid(), org.ToString()).StartAsync(new UploadOptions());
+
+        (await start.Should().ThrowAsync<ProblemException>()).Which.Kind.Should().Be(ProblemKind.PlanLimit);
+    }
+
+    [Fact]
     public async Task Free_plan_cannot_store_examples()
     {
         var org = await NewOrganizationAsync("free");
