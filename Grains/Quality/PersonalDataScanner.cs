@@ -18,6 +18,9 @@ public static partial class PersonalDataScanner
     [GeneratedRegex(@"(?<![\w+])\+?\(?\d[\d\s().-]{6,24}\d(?!\w)", RegexOptions.CultureInvariant)]
     private static partial Regex NumberRun();
 
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}", RegexOptions.CultureInvariant)]
+    private static partial Regex IsoDate();
+
     public static List<Match> Scan(string text)
     {
         var found = new List<Match>();
@@ -32,6 +35,10 @@ public static partial class PersonalDataScanner
                 continue;
             }
             var value = m.Value.TrimEnd();
+            if (IsoDate().IsMatch(value))
+            {
+                continue; // "2026-11-26 10:00" has enough digits for a phone number but is a timestamp
+            }
             var digits = new string(value.Where(char.IsAsciiDigit).ToArray());
             if (digits.Length is >= 13 and <= 19 && !value.Contains('(') && !value.StartsWith('+') && Luhn(digits))
             {

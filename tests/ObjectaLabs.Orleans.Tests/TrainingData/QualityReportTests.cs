@@ -135,4 +135,18 @@ public sealed class QualityReportTests(TrainingDataFixture f) : IClassFixture<Tr
         updated!.Example.Should().Contain("Mail [EMAIL] or call [PHONE]. Card [CARD]; order 4111 1111 1111 1112.");
         updated.IsValidated.Should().BeFalse();
     }
+
+    [Theory]
+    [InlineData("Call me on 020 7946 0958 please", PersonalDataKind.Phone)]
+    [InlineData("My card is 5555-5555-5555-4444", PersonalDataKind.PaymentCard)]
+    [InlineData("write to a.b+c@mail.example.org", PersonalDataKind.Email)]
+    public void Scanner_finds_each_kind_of_personal_data(string text, PersonalDataKind kind) =>
+        PersonalDataScanner.Scan(text).Should().ContainSingle().Which.Kind.Should().Be(kind);
+
+    [Theory]
+    [InlineData("Order 12345678 shipped on 2026-11-26 10:00")]
+    [InlineData("Card ending 4111 1111 1111 1112 failed the check")]
+    [InlineData("Version 1.2.3 costs $19.99")]
+    public void Scanner_leaves_order_numbers_timestamps_and_luhn_failures_alone(string text) =>
+        PersonalDataScanner.Scan(text).Should().BeEmpty();
 }
