@@ -54,18 +54,24 @@ CREATE TABLE conversation_messages (
     PRIMARY KEY (conversation_id, position)
 );
 
--- Training examples in the OpenAI chat fine-tuning format (messages + optional tools),
--- kept whole as JSON so that multi-turn and tool-calling examples survive a round trip.
+-- Training examples in the OpenAI chat fine-tuning format (messages + optional tools,
+-- functions and parallel_tool_calls), kept whole as canonical JSON so that multi-turn and
+-- tool-calling examples survive a round trip. content_hash is SHA-256 of the canonical example.
 CREATE TABLE training_examples (
     id               uuid        PRIMARY KEY,
     organization_id  uuid        NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
     agent_id         uuid,
     messages         jsonb       NOT NULL,
     tools            jsonb,
+    functions        jsonb,
+    parallel_tool_calls boolean,
     content_hash     bytea       NOT NULL,
     source           text        NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'upload', 'conversation')),
     upload_id        uuid,
     conversation_id  uuid,
+    -- Which part of the conversation an imported example is: -1 the whole conversation, otherwise the
+    -- position of the user message of an adjacent user/assistant pair. Makes imports idempotent.
+    conversation_part integer,
     tags             text[]      NOT NULL DEFAULT '{}',
     notes            text,
     is_validated     boolean     NOT NULL DEFAULT false,
@@ -83,7 +89,8 @@ CREATE INDEX ix_training_examples_org_created ON training_examples (organization
 CREATE INDEX ix_training_examples_org_agent ON training_examples (organization_id, agent_id);
 CREATE INDEX ix_training_examples_org_validated ON training_examples (organization_id, is_validated);
 CREATE INDEX ix_training_examples_tags ON training_examples USING gin (tags);
-CREATE INDEX ix_training_examples_conversation ON training_examples (conversation_id) WHERE conversation_id IS NOT NULL;
+CREATE UNIQUE INDEX ux_training_examples_conversation_part ON training_examples (organization_id, conversation_id, conversation_part)
+    WHERE conversation_id IS NOT NULL;
 
 CREATE TABLE fine_tuning_jobs (
     id                       uuid          PRIMARY KEY,

@@ -97,6 +97,11 @@ public static class ApiApplication
         app.MapOrganizationsApi();
         app.MapAgentsApi();
         app.MapApiKeysApi();
+        app.MapModelsApi();
+        app.MapExamplesApi();
+        app.MapExampleUploadsApi();
+        app.MapTrainingDataApi();
+        app.MapConversationsApi();
         return app;
     }
 }

@@ -1,10 +1,16 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using ObjectaLabs.Orleans.Conversations;
+using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Silo.Database;
+using ObjectaLabs.Orleans.Tokens;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -90,6 +96,19 @@ public static class SiloHostBuilder
         services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section);
         services.AddSingleton(sp => PlanCatalog.Load(sp.GetRequiredService<IOptions<PlanOptions>>().Value.File));
         services.AddSingleton<OrganizationRows>();
+        services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.Section);
+        services.AddSingleton(sp =>
+        {
+            var catalog = ModelCatalog.Load(sp.GetRequiredService<IOptions<ModelCatalogOptions>>().Value.File);
+            catalog.CheckPlans(sp.GetRequiredService<PlanCatalog>());
+            return catalog;
+        });
+        services.AddSingleton<TokenizerCache>();
+        services.AddSingleton<ExampleRows>();
+        services.AddSingleton<ConversationRows>();
+        services.AddSingleton<ConversationImporter>();
+        services.AddSingleton<QualityAnalyzer>();
+        services.AddSingleton<ExampleExporter>();
         services.AddSingleton<MigrationRunner>();
     }
 

@@ -1,0 +1,40 @@
+using System.Text.Json.Serialization;
+
+namespace ObjectaLabs.Orleans.Models;
+
+/// <summary>Which tokenizer counts a model's tokens; <see cref="Approximate"/> means no exact tokenizer is available.</summary>
+public enum TokenizerKind
+{
+    // Named on the wire as in models.json and in tiktoken.
+    [JsonStringEnumMemberName("o200k_base")] O200kBase = 0,
+    [JsonStringEnumMemberName("cl100k_base")] Cl100kBase = 1,
+    [JsonStringEnumMemberName("approximate")] Approximate = 2,
+}
+
+/// <summary>USD per 1M tokens; null means the figure is not published in our sources (unknown, not free).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-prices")]
+public sealed record class ModelPrices(
+    decimal? Training,
+    decimal? BaseInput,
+    decimal? BaseOutput,
+    decimal? FineTunedInput,
+    decimal? FineTunedCachedInput,
+    decimal? FineTunedOutput);
+
+/// <summary>One base model of the catalog (<c>Data/models.json</c>); null limits are unknown.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model")]
+public sealed record class ModelDefinition(
+    string Id,
+    string Provider,
+    string ProviderModel,
+    bool FineTunable,
+    TokenizerKind Tokenizer,
+    int? ContextTokens,
+    int? MaxTrainingExampleTokens,
+    ModelPrices Prices,
+    DateOnly? ShutdownDate,
+    string? Notes)
+{
+    /// <summary>True once the provider has shut the model down.</summary>
+    public bool IsShutDown(DateOnly today) => ShutdownDate is { } date && date <= today;
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Api;
+
+[Collection(ApiCollection.Name)]
+public sealed class TrainingDataApiTests(ApiFixture fixture)
+{
+    private static string Chat(string user, string assistant) =>
+        JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = user }, new { role = "assistant", content = assistant } } });
+
+    private static StringContent Jsonl(IEnumerable<string> lines) => new(string.Join("\n", lines) + "\n", Encoding.UTF8, "application/jsonl");
+
+    private static object Example(string user, string assistant) => JsonDocument.Parse(Chat(user, assistant)).RootElement;
+
+    [Fact]
+    public async Task Upload_stores_a_jsonl_file_and_the_list_shows_it_with_counts()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var report = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads?tags=faq", Jsonl(Enumerable.Range(0, 3).Select(i => Chat($"q{i}", $"a{i}")))))
+            .ReadJsonAsync();
+        var list = await (await client.GetAsync($"/v1/organizations/{id}/examples?tag=faq&validation=pending")).ReadJsonAsync();
+
+        report.GetProperty("storedExamples").GetInt64().Should().Be(3);
+        report.GetProperty("stored").GetBoolean().Should().BeTrue();
+        list.GetProperty("items").GetArrayLength().Should().Be(3);
+        list.GetProperty("items")[0].GetProperty("source").GetString().Should().Be("upload");
+        list.GetProperty("counts").GetProperty("pending").GetInt32().Should().Be(3);
+    }
+
+    [Fact]
+    public async Task Upload_with_a_bad_line_is_a_422_problem_naming_the_line_and_path_and_stores_nothing()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        var lines = new[] { Chat("a", "b"), """{"messages":[{"role":"user","content":"q"},{"role":"assistant","content":"a","weight":2}]}""", Chat("c", "d") };
+
+        var problem = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads", Jsonl(lines)))
+            .ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity);
+
+        var issue = problem.GetProperty("issues").EnumerateArray().Should().ContainSingle().Subject;
+        issue.GetProperty("line").GetInt64().Should().Be(2);
+        issue.GetProperty("path").GetString().Should().Be("$.messages[1].weight");
+        issue.GetProperty("reason").GetString().Should().Contain("0 or 1");
+        var list = await (await client.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync();
+        list.GetProperty("items").GetArrayLength().Should().Be(0);
+
+        var partial = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads?mode=storeValid", Jsonl(lines))).ReadJsonAsync();
+        partial.GetProperty("storedExamples").GetInt64().Should().Be(2);
+    }
+
+    [Fact]
+    public async Task Upload_streams_files_far_larger_than_the_json_body_limit()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync(plan: "enterprise");
+        using var client = fixture.Client(key);
+        var padding = new string('x', 1000);
+        var lines = Enumerable.Range(0, 3000).Select(i => Chat($"question {i} {padding}", "answer")).ToList(); // ~3 MB against a 64 KB JSON limit
+
+        var report = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads?dryRun=true&baseModel=openai/gpt-3.5-turbo-0125", Jsonl(lines))).ReadJsonAsync();
+
+        report.GetProperty("validLines").GetInt64().Should().Be(3000);
+        report.GetProperty("storedExamples").GetInt64().Should().Be(0);
+        report.GetProperty("totalTokens").GetInt64().Should().BeGreaterThan(3000 * 100);
+    }
+
+    [Fact]
+    public async Task Example_lifecycle_create_validate_edit_clears_validation_delete()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var created = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("How?", "Like this."), tags = new[] { "how-to" } }))
+            .ReadJsonAsync(HttpStatusCode.Created);
+        var exampleId = created.GetProperty("id").GetGuid();
+        var validated = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/{exampleId}/validation", new { qualityScore = 0.9 })).ReadJsonAsync();
+        var edited = await (await client.PatchAsJsonAsync($"/v1/organizations/{id}/examples/{exampleId}", new { example = Example("How?", "Like that.") })).ReadJsonAsync();
+
+        validated.GetProperty("isValidated").GetBoolean().Should().BeTrue();
+        validated.GetProperty("validatedBy").GetString().Should().StartWith("key:");
+        edited.GetProperty("isValidated").GetBoolean().Should().BeFalse();
+        edited.GetProperty("example").GetString().Should().Contain("Like that.");
+        (await client.DeleteAsync($"/v1/organizations/{id}/examples/{exampleId}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await (await client.GetAsync($"/v1/organizations/{id}/examples/{exampleId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Invalid_example_is_a_400_problem_naming_the_json_path()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var problem = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples",
+                new { example = JsonDocument.Parse("""{"messages":[{"role":"robot","content":"hi"},{"role":"assistant","content":"x"}]}""").RootElement }))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        problem.GetProperty("field").GetString().Should().Be("example");
+        problem.GetProperty("path").GetString().Should().Be("$.messages[0].role");
+        problem.GetProperty("code").GetString().Should().Be("unknown_role");
+    }
+
+    [Fact]
+    public async Task Another_organizations_examples_answer_404()
+    {
+        var (a, keyA) = await fixture.CreateOrganizationAsync();
+        var (b, keyB) = await fixture.CreateOrganizationAsync();
+        using var asB = fixture.Client(keyB);
+        var created = await (await asB.PostAsJsonAsync($"/v1/organizations/{b}/examples", new { example = Example("secret", "of B") })).ReadJsonAsync(HttpStatusCode.Created);
+        var exampleId = created.GetProperty("id").GetGuid();
+        using var asA = fixture.Client(keyA);
+
+        await (await asA.GetAsync($"/v1/organizations/{b}/examples")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await asA.GetAsync($"/v1/organizations/{b}/examples/export")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await asA.GetAsync($"/v1/organizations/{a}/examples/{exampleId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await asA.DeleteAsync($"/v1/organizations/{a}/examples/{exampleId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        (await asB.GetAsync($"/v1/organizations/{b}/examples/{exampleId}")).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Runtime_key_reports_conversations_and_admin_imports_them()
+    {
+        var (id, adminKey) = await fixture.CreateOrganizationAsync();
+        using var admin = fixture.Client(adminKey);
+        var agent = (await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/agents", new { name = "Support" })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var issued = await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created);
+        using var runtime = fixture.Client(issued.GetProperty("key").GetString());
+        var conversation = new
+        {
+            agentId = agent,
+            messages = new object[] { new { role = "user", content = "Where is my parcel?" }, new { role = "assistant", content = "On its way." } },
+            rating = 5,
+            metadata = new Dictionary<string, string> { ["channel"] = "chat" },
+            endedAt = DateTimeOffset.UtcNow,
+            externalId = "conv-1",
+        };
+
+        await (await runtime.PostAsJsonAsync($"/v1/organizations/{id}/conversations", conversation)).ReadJsonAsync(HttpStatusCode.Created);
+        await (await runtime.PostAsJsonAsync($"/v1/organizations/{id}/conversations", conversation)).ReadJsonAsync(HttpStatusCode.OK);
+        await (await runtime.PostAsJsonAsync($"/v1/organizations/{id}/conversations/imports", new { })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        var imported = await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/conversations/imports", new { agentId = agent, minRating = 4 })).ReadJsonAsync();
+        var again = await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/conversations/imports", new { agentId = agent, minRating = 4 })).ReadJsonAsync();
+
+        imported.GetProperty("created").GetInt32().Should().Be(1);
+        again.GetProperty("created").GetInt32().Should().Be(0);
+        again.GetProperty("alreadyImported").GetInt32().Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Export_streams_validated_examples_as_jsonl_by_split_part()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads", Jsonl(Enumerable.Range(0, 20).Select(i => Chat($"q{i}", $"a{i}"))))).ReadJsonAsync();
+        var page = await (await client.GetAsync($"/v1/organizations/{id}/examples?limit=200")).ReadJsonAsync();
+        var ids = page.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("id").GetGuid()).ToList();
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/validation", new { ids, qualityScore = 1 })).ReadJsonAsync();
+
+        var response = await client.GetAsync($"/v1/organizations/{id}/examples/export?seed=5&validationRatio=0.25&part=validation");
+        var validation = (await response.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var train = (await client.GetStringAsync($"/v1/organizations/{id}/examples/export?seed=5&validationRatio=0.25&part=train")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var split = await (await client.GetAsync($"/v1/organizations/{id}/examples/split?seed=5&validationRatio=0.25")).ReadJsonAsync();
+
+        response.Content.Headers.ContentType!.MediaType.Should().Be("application/jsonl");
+        validation.Should().HaveCount(5).And.OnlyContain(l => JsonDocument.Parse(l).RootElement.GetProperty("messages").GetArrayLength() == 2);
+        train.Should().HaveCount(15).And.NotIntersectWith(validation);
+        split.GetProperty("validation").GetInt32().Should().Be(5);
+        await (await client.GetAsync($"/v1/organizations/{id}/examples/export?part=train")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Quality_report_names_the_target_model_and_needs_one()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("hello world", "Hello, world!") })).ReadJsonAsync(HttpStatusCode.Created);
+
+        var report = await (await client.GetAsync($"/v1/organizations/{id}/examples/quality?baseModel=openai/gpt-4o-mini-2024-07-18")).ReadJsonAsync();
+        var missing = await (await client.GetAsync($"/v1/organizations/{id}/examples/quality")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var unknown = await (await client.GetAsync($"/v1/organizations/{id}/examples/quality?baseModel=openai/gpt-9")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        report.GetProperty("totalTokens").GetInt64().Should().Be(17);
+        report.GetProperty("verdicts").EnumerateArray().Select(v => v.GetProperty("code").GetString()).Should().Contain("cannot_train");
+        missing.GetProperty("field").GetString().Should().Be("baseModel");
+        unknown.GetProperty("field").GetString().Should().Be("baseModel");
+    }
+
+    [Fact]
+    public async Task Model_catalog_lists_shutdown_dates_and_unknown_prices_as_null()
+    {
+        var (_, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var models = await (await client.GetAsync("/v1/models")).ReadJsonAsync();
+
+        var gpt35 = models.EnumerateArray().Single(m => m.GetProperty("id").GetString() == "openai/gpt-3.5-turbo-0125");
+        gpt35.GetProperty("shutdownDate").GetString().Should().Be("2026-10-23");
+        gpt35.GetProperty("tokenizer").GetString().Should().Be("cl100k_base");
+        var together = models.EnumerateArray().First(m => m.GetProperty("provider").GetString() == "together");
+        together.GetProperty("prices").GetProperty("training").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+}
