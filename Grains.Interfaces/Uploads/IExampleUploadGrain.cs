@@ -17,7 +17,7 @@ public interface IExampleUploadGrain : IGrainWithGuidCompoundKey
     Task<UploadChunkResult> AppendAsync(UploadChunk chunk);
 
     /// <summary>Reports duplicates and, unless the mode or a dry run says otherwise, stores the examples in one transaction.</summary>
-    [Alias("complete")]
+    [Alias("complete"), ResponseTimeout("00:10:00")]
     Task<UploadReport> CompleteAsync();
 
     /// <summary>Drops everything staged.</summary>
