@@ -1,0 +1,61 @@
+using System.Net;
+using System.Net.Http.Json;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Api;
+
+[Collection(ApiCollection.Name)]
+public sealed class PlanLimitApiTests(ApiFixture fixture)
+{
+    private static object Example(string question) => new
+    {
+        example = new
+        {
+            messages = new object[]
+            {
+                new { role = "user", content = question },
+                new { role = "assistant", content = "An answer to " + question },
+            },
+        },
+    };
+
+    [Fact]
+    public async Task A_plan_limit_names_the_limit_the_plan_and_its_value_and_lifts_with_the_plan()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync("free");
+        using var admin = fixture.Client(key);
+        using var platform = fixture.PlatformClient();
+
+        var refused = await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/examples", Example("Q1")))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        await (await platform.PutAsJsonAsync($"/v1/organizations/{id}/plan", new { plan = "professional" })).ReadJsonAsync();
+        var accepted = await admin.PostAsJsonAsync($"/v1/organizations/{id}/examples", Example("Q1"));
+
+        refused.GetProperty("type").GetString().Should().Be("urn:objectalabs:problem:plan-limit");
+        refused.GetProperty("plan").GetString().Should().Be("free");
+        refused.GetProperty("limit").GetString().Should().Be("maxTrainingExamples");
+        refused.GetProperty("allowed").GetString().Should().Be("0");
+        accepted.StatusCode.Should().Be(HttpStatusCode.Created, await accepted.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_downgrade_below_current_use_is_refused_with_the_figures_and_changes_nothing()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync("business");
+        using var admin = fixture.Client(key);
+        using var platform = fixture.PlatformClient();
+        for (var i = 0; i < 2; i++)
+        {
+            (await admin.PostAsJsonAsync($"/v1/organizations/{id}/examples", Example($"Q{i}"))).StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        var refused = await (await platform.PutAsJsonAsync($"/v1/organizations/{id}/plan", new { plan = "free" }))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+
+        refused.GetProperty("limit").GetString().Should().Be("maxTrainingExamples");
+        refused.GetProperty("allowed").GetString().Should().Be("0");
+        refused.GetProperty("current").GetString().Should().Be("2");
+        var organization = await (await admin.GetAsync($"/v1/organizations/{id}")).ReadJsonAsync();
+        organization.GetProperty("plan").GetProperty("name").GetString().Should().Be("business");
+    }
+}
