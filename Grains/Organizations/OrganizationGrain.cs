@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 
@@ -12,6 +13,7 @@ namespace ObjectaLabs.Orleans.Organizations;
 public sealed class OrganizationGrain(
     [PersistentState("organization", StorageNames.Postgres)] IPersistentState<OrganizationState> state,
     PlanCatalog plans,
+    ModelCatalog models,
     OrganizationRows rows,
     TimeProvider clock,
     ILogger<OrganizationGrain> logger) : Grain, IOrganizationGrain
@@ -267,16 +269,11 @@ public sealed class OrganizationGrain(
         return trimmed;
     }
 
-    private static string? OptionalModel(string? model)
+    /// <summary>A catalog model id (as the catalog spells it), or null for none.</summary>
+    private string? OptionalModel(string? model)
     {
         var trimmed = model?.Trim();
-        if (string.IsNullOrEmpty(trimmed))
-        {
-            return null;
-        }
-        return trimmed.Length <= MaxNameLength
-            ? trimmed
-            : throw ProblemException.Invalid("defaultBaseModel", $"'defaultBaseModel' must be at most {MaxNameLength} characters.");
+        return string.IsNullOrEmpty(trimmed) ? null : models.Get(trimmed, "defaultBaseModel").Id;
     }
 
     private OrganizationSnapshot Snapshot() => new(

@@ -70,6 +70,22 @@ public sealed class RequestErrorTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task An_agent_default_model_must_be_in_the_catalog()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var problem = await (await client.PostAsync($"/v1/organizations/{id}/agents", Json("{\"name\": \"Bot\", \"defaultBaseModel\": \"openai/gpt-5-ultra\"}")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var accepted = await (await client.PostAsync($"/v1/organizations/{id}/agents", Json("{\"name\": \"Bot\", \"defaultBaseModel\": \"OpenAI/GPT-4o-mini-2024-07-18\"}")))
+            .ReadJsonAsync(HttpStatusCode.Created);
+
+        problem.GetProperty("field").GetString().Should().Be("defaultBaseModel");
+        problem.GetProperty("detail").GetString().Should().Contain("openai/gpt-5-ultra");
+        accepted.GetProperty("defaultBaseModel").GetString().Should().Be("openai/gpt-4o-mini-2024-07-18", "ids are stored as the catalog spells them");
+    }
+
+    [Fact]
     public async Task Too_long_a_name_is_refused_with_the_field()
     {
         var (id, key) = await fixture.CreateOrganizationAsync();
