@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 
@@ -10,19 +10,12 @@ public sealed class ModelCatalogOptions
 {
     public const string Section = "Models";
 
-    public string File { get; set; } = Path.Combine(AppContext.BaseDirectory, "Data", "models.json");
+    public string File { get; set; } = DataFile.DefaultPath("models.json");
 }
 
 /// <summary>The base models, loaded and checked once at start-up; a bad file stops the silo.</summary>
 public sealed class ModelCatalog
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
-    };
-
     private static readonly Dictionary<string, TokenizerKind> Tokenizers = new(StringComparer.Ordinal)
     {
         ["o200k_base"] = TokenizerKind.O200kBase,
@@ -74,10 +67,7 @@ public sealed class ModelCatalog
 
     public static ModelCatalog Load(string path)
     {
-        using var stream = System.IO.File.OpenRead(path);
-        var file = JsonSerializer.Deserialize<CatalogFile>(stream, JsonOptions)
-            ?? throw new InvalidOperationException($"Model catalog '{path}' is empty.");
-        return Parse(file);
+        return Parse(DataFile.Read<CatalogFile>(path));
     }
 
     private static ModelCatalog Parse(CatalogFile file)

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.Plans;
@@ -9,18 +9,12 @@ public sealed class PlanOptions
 {
     public const string Section = "Plans";
 
-    public string File { get; set; } = Path.Combine(AppContext.BaseDirectory, "Data", "plans.json");
+    public string File { get; set; } = DataFile.DefaultPath("plans.json");
 }
 
 /// <summary>The plans, loaded and checked once at start-up.</summary>
 public sealed class PlanCatalog
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
-    {
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-    };
-
     private readonly Dictionary<string, PlanDefinition> _byName;
 
     public PlanCatalog(IReadOnlyList<PlanDefinition> plans)
@@ -58,9 +52,7 @@ public sealed class PlanCatalog
 
     public static PlanCatalog Load(string path)
     {
-        using var stream = System.IO.File.OpenRead(path);
-        var file = JsonSerializer.Deserialize<PlanFile>(stream, JsonOptions)
-            ?? throw new InvalidOperationException($"Plan file '{path}' is empty.");
+        var file = DataFile.Read<PlanFile>(path);
         return new PlanCatalog(file.Plans);
     }
 
