@@ -5,6 +5,7 @@ using Microsoft.ML.Tokenizers;
 using ObjectaLabs.Orleans.Bench.Data;
 using ObjectaLabs.Orleans.Bench.Postgres;
 using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Uploads;
@@ -29,7 +30,7 @@ public static class UploadBenchmark
         {
             var file = ExampleFile.Write(Path.Combine(folder.FullName, "train.jsonl"), count);
             Console.WriteLine($"file: {count} examples, {new FileInfo(file).Length / 1e6:F1} MB, {Environment.ProcessorCount} threads");
-            var catalog = ModelCatalog.Load(Path.Combine(AppContext.BaseDirectory, "Data", "models.json"));
+            var catalog = ModelCatalog.Load(DataFile.DefaultPath("models.json"));
             var tokenizers = new TokenizerCache();
             var tokenizer = tokenizers.Get(catalog.Get(Model).Tokenizer);
             var texts = Texts(file);

@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Plans;
 
@@ -39,7 +40,7 @@ public sealed class ModelCatalogTests
     [Fact]
     public void Every_plan_names_only_fine_tunable_catalog_models()
     {
-        var plans = PlanCatalog.Load(Path.Combine(AppContext.BaseDirectory, "Data", "plans.json"));
+        var plans = PlanCatalog.Load(DataFile.DefaultPath("plans.json"));
         Shipped.Invoking(c => c.CheckPlans(plans)).Should().NotThrow();
         var bad = new PlanCatalog([new PlanDefinition("x", "X", true, 1, 1, false, ["openai/gpt-9"])]);
         Shipped.Invoking(c => c.CheckPlans(bad)).Should().Throw<InvalidOperationException>().WithMessage("*gpt-9*");

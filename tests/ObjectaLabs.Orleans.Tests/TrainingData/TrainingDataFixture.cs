@@ -1,6 +1,7 @@
 using Dapper;
 using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
@@ -18,7 +19,7 @@ public sealed class TrainingDataFixture : IAsyncLifetime
     public ExampleRows Examples { get; private set; } = null!;
     public ConversationRows Conversations { get; private set; } = null!;
     public ConversationImporter Importer { get; private set; } = null!;
-    public static ModelCatalog Models { get; } = ModelCatalog.Load(Path.Combine(AppContext.BaseDirectory, "Data", "models.json"));
+    public static ModelCatalog Models { get; } = ModelCatalog.Load(DataFile.DefaultPath("models.json"));
     public static TokenizerCache Tokenizers { get; } = new();
 
     public async Task InitializeAsync()
@@ -55,7 +56,7 @@ public sealed class TrainingDataFixture : IAsyncLifetime
         return await connection.ExecuteScalarAsync<long>(sql, parameters);
     }
 
-    /// <summary>A valid one-turn example whose text is unique to <paramref name="n"/>.</summary>
+    /// <summary>A valid one-turn example (with an optional system message) as one JSONL line.</summary>
     public static string Chat(string user, string assistant, string? system = null) =>
         System.Text.Json.JsonSerializer.Serialize(new
         {
