@@ -97,7 +97,7 @@ public static class ApiApplication
         app.MapOrganizationsApi();
         app.MapAgentsApi();
         app.MapApiKeysApi();
-        app.MapModelsApi();
+        app.MapBaseModelsApi();
         app.MapExamplesApi();
         app.MapExampleUploadsApi();
         app.MapTrainingDataApi();

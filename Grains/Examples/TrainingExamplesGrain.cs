@@ -1,5 +1,5 @@
 using ObjectaLabs.Orleans.Export;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Quality;
@@ -15,7 +15,7 @@ namespace ObjectaLabs.Orleans.Examples;
 [StatelessWorker]
 public sealed class TrainingExamplesGrain(
     ExampleRows rows,
-    ModelCatalog models,
+    BaseModelCatalog models,
     QualityAnalyzer analyzer,
     ExampleExporter exporter,
     TimeProvider clock,

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 
@@ -13,7 +13,7 @@ namespace ObjectaLabs.Orleans.Organizations;
 public sealed class OrganizationGrain(
     [PersistentState("organization", StorageNames.Postgres)] IPersistentState<OrganizationState> state,
     PlanCatalog plans,
-    ModelCatalog models,
+    BaseModelCatalog models,
     OrganizationRows rows,
     TimeProvider clock,
     ILogger<OrganizationGrain> logger) : Grain, IOrganizationGrain

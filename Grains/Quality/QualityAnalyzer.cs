@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ObjectaLabs.Orleans.Examples;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Tokens;
 
 namespace ObjectaLabs.Orleans.Quality;
@@ -20,7 +20,7 @@ public sealed class QualityAnalyzer(TokenizerCache tokenizers)
     // Groups (tags or agents) count as unbalanced when the largest is more than this many times the smallest.
     public const double ImbalanceRatio = 3.0;
 
-    public async Task<QualityReport> AnalyzeAsync(ModelDefinition model, IAsyncEnumerable<TrainingExample> examples, DateOnly today)
+    public async Task<QualityReport> AnalyzeAsync(BaseModel model, IAsyncEnumerable<TrainingExample> examples, DateOnly today)
     {
         var counter = ExampleTokenCounter.For(model, tokenizers);
         var tokens = new List<int>();
@@ -83,7 +83,7 @@ public sealed class QualityAnalyzer(TokenizerCache tokenizers)
             exactGroups, nearGroups, personal, byTag, byAgent, verdicts);
     }
 
-    private static List<QualityVerdict> Verdicts(ModelDefinition model, DateOnly today, int n, int overLimit,
+    private static List<QualityVerdict> Verdicts(BaseModel model, DateOnly today, int n, int overLimit,
         List<IReadOnlyList<Guid>> exact, List<IReadOnlyList<Guid>> near, int missingUser, int personal,
         IReadOnlyDictionary<string, int> byTag, IReadOnlyDictionary<string, int> byAgent, bool approximate)
     {

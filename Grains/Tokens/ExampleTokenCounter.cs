@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.Tokenizers;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 
 namespace ObjectaLabs.Orleans.Tokens;
 
@@ -16,7 +16,7 @@ public sealed class ExampleTokenCounter(Tokenizer tokenizer, bool approximate)
     private const int PerName = 1;
     private const int ReplyPriming = 3;
 
-    public static ExampleTokenCounter For(ModelDefinition model, TokenizerCache cache) =>
+    public static ExampleTokenCounter For(BaseModel model, TokenizerCache cache) =>
         new(cache.Get(model.Tokenizer), model.Tokenizer == TokenizerKind.Approximate);
 
     /// <summary>True when the model has no exact tokenizer, so every count is an approximation.</summary>

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.ML.Tokenizers;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 
 namespace ObjectaLabs.Orleans.Tokens;
 

@@ -1,6 +1,6 @@
 using Npgsql;
 using ObjectaLabs.Orleans.Examples;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
@@ -16,7 +16,7 @@ namespace ObjectaLabs.Orleans.Uploads;
 [CollectionAgeLimit(Minutes = 10)]
 public sealed class ExampleUploadGrain(
     NpgsqlDataSource db,
-    ModelCatalog models,
+    BaseModelCatalog models,
     TokenizerCache tokenizers,
     TimeProvider clock,
     ILogger<ExampleUploadGrain> logger) : Grain, IExampleUploadGrain

@@ -3,7 +3,7 @@ using Dapper;
 using Npgsql;
 using NpgsqlTypes;
 using ObjectaLabs.Orleans.Examples;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Tokens;
 
@@ -23,7 +23,7 @@ public sealed class UploadSession : IAsyncDisposable
     private readonly NpgsqlDataSource _db;
     private readonly Guid _organizationId;
     private readonly UploadOptions _options;
-    private readonly ModelDefinition _model;
+    private readonly BaseModel _model;
     private readonly ExampleTokenCounter _counter;
     private readonly DateTimeOffset _startedAt;
     private readonly HashSet<UInt128> _hashes = [];
@@ -33,7 +33,7 @@ public sealed class UploadSession : IAsyncDisposable
     private long _lines, _valid, _invalid, _duplicates, _tokens, _overLimit, _issueCount;
     private bool _finished;
 
-    private UploadSession(NpgsqlDataSource db, Guid organizationId, Guid uploadId, UploadOptions options, ModelDefinition model, TokenizerCache tokenizers, DateTimeOffset startedAt)
+    private UploadSession(NpgsqlDataSource db, Guid organizationId, Guid uploadId, UploadOptions options, BaseModel model, TokenizerCache tokenizers, DateTimeOffset startedAt)
     {
         _db = db;
         _organizationId = organizationId;
@@ -46,7 +46,7 @@ public sealed class UploadSession : IAsyncDisposable
 
     public Guid UploadId { get; }
 
-    public static async Task<UploadSession> StartAsync(NpgsqlDataSource db, ModelCatalog models, TokenizerCache tokenizers,
+    public static async Task<UploadSession> StartAsync(NpgsqlDataSource db, BaseModelCatalog models, TokenizerCache tokenizers,
         Guid organizationId, Guid uploadId, UploadOptions options, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var session = new UploadSession(db, organizationId, uploadId, options, models.Get(options.BaseModel), tokenizers, now);

@@ -5,7 +5,7 @@ using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Quality;
@@ -96,10 +96,10 @@ public static class SiloHostBuilder
         services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section);
         services.AddSingleton(sp => PlanCatalog.Load(sp.GetRequiredService<IOptions<PlanOptions>>().Value.File));
         services.AddSingleton<OrganizationRows>();
-        services.AddOptions<ModelCatalogOptions>().BindConfiguration(ModelCatalogOptions.Section);
+        services.AddOptions<BaseModelCatalogOptions>().BindConfiguration(BaseModelCatalogOptions.Section);
         services.AddSingleton(sp =>
         {
-            var catalog = ModelCatalog.Load(sp.GetRequiredService<IOptions<ModelCatalogOptions>>().Value.File);
+            var catalog = BaseModelCatalog.Load(sp.GetRequiredService<IOptions<BaseModelCatalogOptions>>().Value.File);
             catalog.CheckPlans(sp.GetRequiredService<PlanCatalog>());
             return catalog;
         });

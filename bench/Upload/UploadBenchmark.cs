@@ -6,7 +6,7 @@ using ObjectaLabs.Orleans.Bench.Data;
 using ObjectaLabs.Orleans.Bench.Postgres;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Uploads;
 
@@ -30,7 +30,7 @@ public static class UploadBenchmark
         {
             var file = ExampleFile.Write(Path.Combine(folder.FullName, "train.jsonl"), count);
             Console.WriteLine($"file: {count} examples, {new FileInfo(file).Length / 1e6:F1} MB, {Environment.ProcessorCount} threads");
-            var catalog = ModelCatalog.Load(DataFile.DefaultPath("models.json"));
+            var catalog = BaseModelCatalog.Load(DataFile.DefaultPath("models.json"));
             var tokenizers = new TokenizerCache();
             var tokenizer = tokenizers.Get(catalog.Get(Model).Tokenizer);
             var texts = Texts(file);
@@ -57,7 +57,7 @@ public static class UploadBenchmark
     }
 
     /// <summary>Seconds for a dry-run upload of the file: everything the upload does before it touches the database.</summary>
-    private static async Task<double> OursAsync(string file, ModelCatalog catalog, TokenizerCache tokenizers, int count)
+    private static async Task<double> OursAsync(string file, BaseModelCatalog catalog, TokenizerCache tokenizers, int count)
     {
         var watch = Stopwatch.StartNew();
         await using var session = await UploadSession.StartAsync(null!, catalog, tokenizers, Guid.NewGuid(), Guid.NewGuid(), new UploadOptions(BaseModel: Model, DryRun: true), DateTimeOffset.UtcNow);
@@ -79,7 +79,7 @@ public static class UploadBenchmark
         return watch.Elapsed.TotalSeconds;
     }
 
-    private static async Task<double> StoreAsync(PrivatePostgres pg, string file, ModelCatalog catalog, TokenizerCache tokenizers)
+    private static async Task<double> StoreAsync(PrivatePostgres pg, string file, BaseModelCatalog catalog, TokenizerCache tokenizers)
     {
         var org = Guid.NewGuid();
         await using (var connection = await pg.DataSource.OpenConnectionAsync())

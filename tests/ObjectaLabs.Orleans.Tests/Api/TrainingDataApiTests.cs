@@ -195,7 +195,7 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         var (_, key) = await fixture.CreateOrganizationAsync();
         using var client = fixture.Client(key);
 
-        var models = await (await client.GetAsync("/v1/models")).ReadJsonAsync();
+        var models = await (await client.GetAsync("/v1/base-models")).ReadJsonAsync();
 
         var gpt35 = models.EnumerateArray().Single(m => m.GetProperty("id").GetString() == "openai/gpt-3.5-turbo-0125");
         gpt35.GetProperty("shutdownDate").GetString().Should().Be("2026-10-23");

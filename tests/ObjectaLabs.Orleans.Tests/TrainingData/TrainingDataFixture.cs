@@ -2,7 +2,7 @@ using Dapper;
 using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Tokens;
@@ -19,7 +19,7 @@ public sealed class TrainingDataFixture : IAsyncLifetime
     public ExampleRows Examples { get; private set; } = null!;
     public ConversationRows Conversations { get; private set; } = null!;
     public ConversationImporter Importer { get; private set; } = null!;
-    public static ModelCatalog Models { get; } = ModelCatalog.Load(DataFile.DefaultPath("models.json"));
+    public static BaseModelCatalog Models { get; } = BaseModelCatalog.Load(DataFile.DefaultPath("models.json"));
     public static TokenizerCache Tokenizers { get; } = new();
 
     public async Task InitializeAsync()

@@ -3,18 +3,18 @@ using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 
-namespace ObjectaLabs.Orleans.Models;
+namespace ObjectaLabs.Orleans.Catalog;
 
 /// <summary>Where the model catalog is; the default is the copy shipped beside the binaries.</summary>
-public sealed class ModelCatalogOptions
+public sealed class BaseModelCatalogOptions
 {
-    public const string Section = "Models";
+    public const string Section = "BaseModels";
 
     public string File { get; set; } = DataFile.DefaultPath("models.json");
 }
 
 /// <summary>The base models, loaded and checked once at start-up; a bad file stops the silo.</summary>
-public sealed class ModelCatalog
+public sealed class BaseModelCatalog
 {
     private static readonly Dictionary<string, TokenizerKind> Tokenizers = new(StringComparer.Ordinal)
     {
@@ -23,12 +23,12 @@ public sealed class ModelCatalog
         ["approximate"] = TokenizerKind.Approximate,
     };
 
-    private readonly Dictionary<string, ModelDefinition> _byId;
+    private readonly Dictionary<string, BaseModel> _byId;
 
-    public ModelCatalog(string version, IReadOnlyList<ModelDefinition> models)
+    public BaseModelCatalog(string version, IReadOnlyList<BaseModel> models)
     {
         Version = version;
-        _byId = new Dictionary<string, ModelDefinition>(StringComparer.OrdinalIgnoreCase);
+        _byId = new Dictionary<string, BaseModel>(StringComparer.OrdinalIgnoreCase);
         foreach (var model in models)
         {
             if (!_byId.TryAdd(model.Id, model))
@@ -41,12 +41,12 @@ public sealed class ModelCatalog
 
     public string Version { get; }
 
-    public IReadOnlyList<ModelDefinition> All { get; }
+    public IReadOnlyList<BaseModel> All { get; }
 
-    public ModelDefinition? Find(string id) => _byId.GetValueOrDefault(id?.Trim() ?? "");
+    public BaseModel? Find(string id) => _byId.GetValueOrDefault(id?.Trim() ?? "");
 
     /// <summary>The model by id, or a validation problem naming the caller's field.</summary>
-    public ModelDefinition Get(string id, string field = "baseModel") =>
+    public BaseModel Get(string id, string field = "baseModel") =>
         Find(id) ?? throw ProblemException.Invalid(field, $"Unknown base model '{id}'. Known models: {string.Join(", ", _byId.Keys)}.");
 
     /// <summary>Every plan must name only catalog models that can be fine-tuned (or '*').</summary>
@@ -65,18 +65,18 @@ public sealed class ModelCatalog
         }
     }
 
-    public static ModelCatalog Load(string path)
+    public static BaseModelCatalog Load(string path)
     {
         return Parse(DataFile.Read<CatalogFile>(path));
     }
 
-    private static ModelCatalog Parse(CatalogFile file)
+    private static BaseModelCatalog Parse(CatalogFile file)
     {
         if (string.IsNullOrWhiteSpace(file.Version) || file.Providers.Count == 0)
         {
             throw new InvalidOperationException("The model catalog needs a version and at least one provider.");
         }
-        var models = new List<ModelDefinition>();
+        var models = new List<BaseModel>();
         foreach (var provider in file.Providers)
         {
             if (string.IsNullOrWhiteSpace(provider.Id) || provider.Id != provider.Id.ToLowerInvariant())
@@ -88,10 +88,10 @@ public sealed class ModelCatalog
                 models.Add(ParseModel(provider.Id, m));
             }
         }
-        return new ModelCatalog(file.Version, models);
+        return new BaseModelCatalog(file.Version, models);
     }
 
-    private static ModelDefinition ParseModel(string provider, ModelEntry m)
+    private static BaseModel ParseModel(string provider, ModelEntry m)
     {
         var prefix = provider + "/";
         if (m.Id is null || !m.Id.StartsWith(prefix, StringComparison.Ordinal) || m.Id.Length == prefix.Length)
@@ -119,7 +119,7 @@ public sealed class ModelCatalog
         DateOnly? shutdown = m.ShutdownDate is null ? null
             : DateOnly.TryParseExact(m.ShutdownDate, "yyyy-MM-dd", out var date) ? date
             : throw new InvalidOperationException($"Model '{m.Id}' has shutdown date '{m.ShutdownDate}'; use YYYY-MM-DD.");
-        return new ModelDefinition(m.Id, provider, m.Id[prefix.Length..], m.FineTunable, tokenizer,
+        return new BaseModel(m.Id, provider, m.Id[prefix.Length..], m.FineTunable, tokenizer,
             m.ContextTokens, m.MaxTrainingExampleTokens, p, shutdown, m.Notes);
     }
 

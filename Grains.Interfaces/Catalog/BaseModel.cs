@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace ObjectaLabs.Orleans.Models;
+namespace ObjectaLabs.Orleans.Catalog;
 
 /// <summary>Which tokenizer counts a model's tokens; <see cref="Approximate"/> means no exact tokenizer is available.</summary>
 public enum TokenizerKind
@@ -23,7 +23,7 @@ public sealed record class ModelPrices(
 
 /// <summary>One base model of the catalog (<c>Data/models.json</c>); null limits are unknown.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model")]
-public sealed record class ModelDefinition(
+public sealed record class BaseModel(
     string Id,
     string Provider,
     string ProviderModel,

@@ -1,12 +1,12 @@
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Plans;
 
 namespace ObjectaLabs.Orleans.Tests.TrainingData;
 
-public sealed class ModelCatalogTests
+public sealed class BaseModelCatalogTests
 {
-    private static ModelCatalog Shipped => TrainingDataFixture.Models;
+    private static BaseModelCatalog Shipped => TrainingDataFixture.Models;
 
     [Theory]
     [InlineData("openai/gpt-3.5-turbo-0125", "2026-10-23")]
@@ -58,7 +58,7 @@ public sealed class ModelCatalogTests
         try
         {
             File.WriteAllText(path, $$$"""{"version":"t","providers":[{"id":"openai","models":[{{{model}}}]}]}""");
-            FluentActions.Invoking(() => ModelCatalog.Load(path)).Should().Throw<InvalidOperationException>().WithMessage(message);
+            FluentActions.Invoking(() => BaseModelCatalog.Load(path)).Should().Throw<InvalidOperationException>().WithMessage(message);
         }
         finally
         {
