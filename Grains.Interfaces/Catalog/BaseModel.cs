@@ -21,7 +21,7 @@ public sealed record class ModelPrices(
     decimal? FineTunedCachedInput,
     decimal? FineTunedOutput);
 
-/// <summary>One base model of the catalog (<c>Data/models.json</c>); null limits are unknown.</summary>
+/// <summary>One base model of the catalog (<c>Data/models.json</c>); null limits are unknown; <see cref="NewJobsUntil"/> is the provider's last day for new fine-tuning jobs.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model")]
 public sealed record class BaseModel(
     string Id,
@@ -33,8 +33,12 @@ public sealed record class BaseModel(
     int? MaxTrainingExampleTokens,
     ModelPrices Prices,
     DateOnly? ShutdownDate,
-    string? Notes)
+    string? Notes,
+    DateOnly? NewJobsUntil = null)
 {
     /// <summary>True once the provider has shut the model down.</summary>
     public bool IsShutDown(DateOnly today) => ShutdownDate is { } date && date <= today;
+
+    /// <summary>True while the provider still accepts new fine-tuning jobs on this model (the last day included).</summary>
+    public bool AcceptsNewJobs(DateOnly today) => FineTunable && !IsShutDown(today) && (NewJobsUntil is not { } last || today <= last);
 }

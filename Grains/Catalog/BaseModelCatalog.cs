@@ -119,8 +119,15 @@ public sealed class BaseModelCatalog
         DateOnly? shutdown = m.ShutdownDate is null ? null
             : DateOnly.TryParseExact(m.ShutdownDate, "yyyy-MM-dd", out var date) ? date
             : throw new InvalidOperationException($"Model '{m.Id}' has shutdown date '{m.ShutdownDate}'; use YYYY-MM-DD.");
+        DateOnly? newJobsUntil = m.NewJobsUntil is null ? null
+            : DateOnly.TryParseExact(m.NewJobsUntil, "yyyy-MM-dd", out var last) ? last
+            : throw new InvalidOperationException($"Model '{m.Id}' has new-jobs date '{m.NewJobsUntil}'; use YYYY-MM-DD.");
+        if (newJobsUntil is { } until && shutdown is { } end && until > end)
+        {
+            throw new InvalidOperationException($"Model '{m.Id}' accepts new jobs after its shutdown date.");
+        }
         return new BaseModel(m.Id, provider, m.Id[prefix.Length..], m.FineTunable, tokenizer,
-            m.ContextTokens, m.MaxTrainingExampleTokens, p, shutdown, m.Notes);
+            m.ContextTokens, m.MaxTrainingExampleTokens, p, shutdown, m.Notes, newJobsUntil);
     }
 
     private sealed record CatalogFile([property: JsonRequired] string Version, [property: JsonRequired] List<ProviderEntry> Providers);
@@ -135,5 +142,6 @@ public sealed class BaseModelCatalog
         int? MaxTrainingExampleTokens,
         [property: JsonRequired] ModelPrices Prices,
         string? ShutdownDate,
-        string? Notes);
+        string? Notes,
+        string? NewJobsUntil);
 }

@@ -37,6 +37,30 @@ public sealed class BaseModelCatalogTests
         mini.MaxTrainingExampleTokens.Should().Be(65536);
     }
 
+    [Theory]
+    [InlineData("openai/gpt-4o-mini-2024-07-18", "2027-01-06", true)]
+    [InlineData("openai/gpt-4o-mini-2024-07-18", "2027-01-07", false)]
+    [InlineData("openai/gpt-4.1-mini-2025-04-14", "2027-01-07", false)]
+    [InlineData("openai/gpt-3.5-turbo-0125", "2026-10-23", false)]
+    [InlineData("openai/o4-mini-2025-04-16", "2026-01-01", false)]
+    [InlineData("together/Qwen/Qwen2.5-7B-Instruct", "2030-01-01", true)]
+    [InlineData("sandbox/sandbox-small", "2030-01-01", true)]
+    public void Catalog_knows_the_last_day_each_provider_accepts_new_jobs(string id, string day, bool accepts) =>
+        Shipped.Get(id).AcceptsNewJobs(DateOnly.Parse(day, System.Globalization.CultureInfo.InvariantCulture)).Should().Be(accepts);
+
+    [Fact]
+    public void Plans_offer_no_shut_down_model_and_grow_from_professional_to_enterprise()
+    {
+        var plans = PlanCatalog.Load(DataFile.DefaultPath("plans.json"));
+        var professional = plans.Get("professional").AllowedBaseModels;
+        var business = plans.Get("business").AllowedBaseModels;
+        var today = new DateOnly(2026, 12, 3);
+        professional.Concat(business).Should().OnlyContain(id => !Shipped.Get(id, "x").IsShutDown(today));
+        professional.Should().Contain("openai/gpt-4o-mini-2024-07-18").And.NotContain("openai/gpt-4.1-mini-2025-04-14");
+        business.Should().Contain(professional).And.Contain("openai/gpt-4.1-mini-2025-04-14").And.Contain("together/meta-llama/Meta-Llama-3.1-70B-Instruct-Reference");
+        plans.Get("enterprise").AllowedBaseModels.Should().Equal("*");
+    }
+
     [Fact]
     public void Every_plan_names_only_fine_tunable_catalog_models()
     {
@@ -52,6 +76,8 @@ public sealed class BaseModelCatalogTests
     [InlineData("""{"id":"openai/x","fineTunable":true,"tokenizer":"o200k_base","prices":{"training":-1}}""", "*negative price*")]
     [InlineData("""{"id":"openai/x","fineTunable":true,"tokenizer":"o200k_base","contextTokens":10,"maxTrainingExampleTokens":20,"prices":{}}""", "*longer than its context*")]
     [InlineData("""{"id":"openai/x","fineTunable":true,"tokenizer":"o200k_base","prices":{},"shutdownDate":"14/01/2027"}""", "*YYYY-MM-DD*")]
+    [InlineData("""{"id":"openai/x","fineTunable":true,"tokenizer":"o200k_base","prices":{},"newJobsUntil":"2027-1-6"}""", "*YYYY-MM-DD*")]
+    [InlineData("""{"id":"openai/x","fineTunable":true,"tokenizer":"o200k_base","prices":{},"shutdownDate":"2027-01-14","newJobsUntil":"2027-02-01"}""", "*new jobs after its shutdown*")]
     public void Catalog_refuses_a_bad_file_at_start_up(string model, string message)
     {
         var path = Path.GetTempFileName();
