@@ -1,0 +1,174 @@
+using HdrHistogram;
+using HdrHistogram.Utilities;
+
+namespace ObjectaLabs.Orleans.Deployment;
+
+/// <summary>
+/// An immutable latency histogram (HdrHistogram, microseconds from 1 µs to 1 hour, 3 significant digits:
+/// every value is kept within 0.1 %), held as HdrHistogram's compressed V2 encoding so it can go as is into
+/// grain state or a <c>bytea</c> column. Histograms from different silos and hours merge exactly (their
+/// counts add); percentiles are read from the merged histogram, never averaged.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.latency-histogram")]
+public sealed record class LatencyHistogram
+{
+    /// <summary>The largest latency kept; a slower request is counted at this value.</summary>
+    public const long HighestMicroseconds = 3_600_000_000;
+
+    /// <summary>Decimal digits of precision kept for every value.</summary>
+    public const int SignificantDigits = 3;
+
+    public LatencyHistogram(byte[] encoded) => Encoded = encoded;
+
+    /// <summary>A histogram with no values (an empty encoding).</summary>
+    public static LatencyHistogram Empty { get; } = new([]);
+
+    /// <summary>HdrHistogram's compressed V2 encoding; empty for an empty histogram.</summary>
+    [Id(0)] public byte[] Encoded { get; }
+
+    /// <summary>True when no value was recorded.</summary>
+    public bool IsEmpty => Encoded.Length == 0;
+
+    /// <summary>A histogram of the given latencies in microseconds (clamped to 0 … <see cref="HighestMicroseconds"/>).</summary>
+    public static LatencyHistogram FromMicroseconds(IEnumerable<long> values)
+    {
+        var histogram = NewHistogram();
+        foreach (var value in values)
+        {
+            histogram.RecordValue(Clamp(value));
+        }
+        return From(histogram);
+    }
+
+    /// <summary>Both histograms' values together: exact, since counts in the same buckets add.</summary>
+    public LatencyHistogram Merge(LatencyHistogram other)
+    {
+        if (other.IsEmpty)
+        {
+            return this;
+        }
+        if (IsEmpty)
+        {
+            return other;
+        }
+        var merged = Decode();
+        merged.Add(other.Decode());
+        return From(merged);
+    }
+
+    /// <summary>All histograms' values together.</summary>
+    public static LatencyHistogram MergeAll(IEnumerable<LatencyHistogram> histograms)
+    {
+        HistogramBase? merged = null;
+        foreach (var histogram in histograms)
+        {
+            if (histogram.IsEmpty)
+            {
+                continue;
+            }
+            if (merged is null)
+            {
+                merged = histogram.Decode();
+            }
+            else
+            {
+                merged.Add(histogram.Decode());
+            }
+        }
+        return merged is null ? Empty : From(merged);
+    }
+
+    /// <summary>Count, mean and percentiles of the recorded values, in milliseconds; null figures when empty.</summary>
+    public LatencySummary Summarize()
+    {
+        if (IsEmpty)
+        {
+            return new LatencySummary(0, null, null, null, null, null);
+        }
+        var histogram = Decode();
+        return new LatencySummary(
+            histogram.TotalCount,
+            histogram.GetMean() / 1000.0,
+            histogram.GetValueAtPercentile(50) / 1000.0,
+            histogram.GetValueAtPercentile(95) / 1000.0,
+            histogram.GetValueAtPercentile(99) / 1000.0,
+            histogram.GetValueAtPercentile(100) / 1000.0);
+    }
+
+    /// <summary>The number of recorded values.</summary>
+    public long Count => IsEmpty ? 0 : Decode().TotalCount;
+
+    public bool Equals(LatencyHistogram? other) => other is not null && Encoded.AsSpan().SequenceEqual(other.Encoded);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        hash.AddBytes(Encoded);
+        return hash.ToHashCode();
+    }
+
+    internal static HistogramBase NewHistogram() => new LongHistogram(HighestMicroseconds, SignificantDigits);
+
+    internal static long Clamp(long microseconds) => Math.Clamp(microseconds, 0, HighestMicroseconds);
+
+    internal static LatencyHistogram From(HistogramBase histogram)
+    {
+        if (histogram.TotalCount == 0)
+        {
+            return Empty;
+        }
+        var buffer = ByteBuffer.Allocate(histogram.GetNeededByteBufferCapacity());
+        var length = histogram.EncodeIntoCompressedByteBuffer(buffer);
+        var encoded = new byte[length];
+        buffer.Position = 0;
+        for (var i = 0; i < length; i++)
+        {
+            encoded[i] = buffer.Get();
+        }
+        return new LatencyHistogram(encoded);
+    }
+
+    internal HistogramBase Decode()
+    {
+        var decoded = HistogramEncoding.DecodeFromCompressedByteBuffer(ByteBuffer.Allocate(Encoded), HighestMicroseconds);
+        if (decoded.HighestTrackableValue >= HighestMicroseconds && decoded.NumberOfSignificantValueDigits == SignificantDigits)
+        {
+            return decoded;
+        }
+        // An encoding from other settings: copy its values into our layout so Add never overflows.
+        var histogram = NewHistogram();
+        histogram.Add(decoded);
+        return histogram;
+    }
+}
+
+/// <summary>Latency figures in milliseconds read from one (merged) histogram; null when it is empty.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.latency-summary")]
+public sealed record class LatencySummary(long Count, double? MeanMs, double? P50Ms, double? P95Ms, double? P99Ms, double? MaxMs);
+
+/// <summary>
+/// Where latencies are recorded on the hot path: safe for many threads at once; <see cref="TakeInterval"/>
+/// hands over everything recorded since the last call (nothing lost, nothing counted twice), for a flush.
+/// </summary>
+public sealed class LatencyRecorder
+{
+    private readonly Recorder _recorder = new(1, LatencyHistogram.HighestMicroseconds, LatencyHistogram.SignificantDigits,
+        (id, lowest, highest, digits) => new LongConcurrentHistogram(id, lowest, highest, digits));
+
+    private HistogramBase? _spare;
+
+    /// <summary>Records one latency (clamped to 0 … 1 hour).</summary>
+    public void Record(TimeSpan latency) => RecordMicroseconds((long)(latency.Ticks / (double)TimeSpan.TicksPerMicrosecond));
+
+    /// <summary>Records one latency in microseconds (clamped to 0 … 1 hour).</summary>
+    public void RecordMicroseconds(long microseconds) => _recorder.RecordValue(LatencyHistogram.Clamp(microseconds));
+
+    /// <summary>The values recorded since the previous call, as an immutable histogram. Call from one thread at a time.</summary>
+    public LatencyHistogram TakeInterval()
+    {
+        var interval = _spare is null ? _recorder.GetIntervalHistogram() : _recorder.GetIntervalHistogram(_spare);
+        var taken = LatencyHistogram.From(interval);
+        _spare = interval;
+        return taken;
+    }
+}
