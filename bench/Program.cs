@@ -1,4 +1,5 @@
 using System.Globalization;
+using ObjectaLabs.Orleans.Bench.Assign;
 using ObjectaLabs.Orleans.Bench.Copy;
 using ObjectaLabs.Orleans.Bench.Upload;
 
@@ -14,11 +15,12 @@ public static class Program
         {
             "upload" => await UploadBenchmark.RunAsync(examples),
             "copy" => await CopyBenchmark.RunAsync(examples),
+            "assign" => AssignBenchmark.Run(args.Length > 1 ? examples : 10_000),
             _ => null,
         };
         if (result is null)
         {
-            await Console.Error.WriteLineAsync("usage: bench/run upload|copy [examples]");
+            await Console.Error.WriteLineAsync("usage: bench/run upload|copy|assign [examples|subjects]");
             return 2;
         }
         Console.WriteLine(result.ToString());
@@ -30,5 +32,7 @@ public static class Program
 public sealed record class BenchResult(string Name, double Ours, double Baseline, string Unit)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name} ratio={Ours / Baseline:F2} (ours {Ours:F0} {Unit}/s, baseline {Baseline:F0} {Unit}/s)");
+        $"{Name} ratio={Ours / Baseline:F2} (ours {Ours:F0}{PerSecond}, baseline {Baseline:F0}{PerSecond})");
+
+    private string PerSecond => Unit.Length == 0 ? "/s" : $" {Unit}/s";
 }
