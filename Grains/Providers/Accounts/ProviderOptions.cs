@@ -21,6 +21,10 @@ public sealed class OpenAiProviderOptions
     [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>Items per page when listing jobs, events and checkpoints (OpenAI allows up to 100 for these lists).</summary>
+    [Range(1, 100)]
+    public int PageSize { get; set; } = 100;
+
     /// <summary>The last day OpenAI accepts new fine-tuning jobs from anyone (its published wind-down).</summary>
     public DateOnly NewJobsEndDate { get; set; } = new(2027, 1, 6);
 }

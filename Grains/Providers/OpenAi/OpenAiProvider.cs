@@ -27,11 +27,12 @@ namespace ObjectaLabs.Orleans.Providers.OpenAi;
 /// </summary>
 public sealed class OpenAiProvider(IOptions<OpenAiProviderOptions> options, TimeProvider time, ILogger<OpenAiProvider> logger) : IFineTuningProvider
 {
-    private const int PageSize = 100;
     private static readonly PipelineMessageClassifier Ok = PipelineMessageClassifier.Create([200]);
     private readonly ConcurrentDictionary<(string Key, Uri BaseUrl, string? Organization), OpenAIClient> _clients = new();
 
     public string Name => ProviderNames.OpenAi;
+
+    private int PageSize => options.Value.PageSize;
 
     public Task<ProviderFile> UploadFileAsync(ProviderAccount account, string fileName, Func<Stream, CancellationToken, Task> writeContent, string sha256, CancellationToken cancellationToken) =>
         CallAsync(async () =>
