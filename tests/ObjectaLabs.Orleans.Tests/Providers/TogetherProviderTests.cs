@@ -97,7 +97,7 @@ public sealed class TogetherProviderTests(ProviderTestHost host) : IClassFixture
         host.Advance(7);
         var running = await Provider.GetJobAsync(Account, created.Id, default);
         var second = await Provider.ListEventsAsync(Account, created.Id, first.NextCursor, default);
-        host.Advance(12);
+        host.Advance(7);
         var compressing = await Provider.GetJobAsync(Account, created.Id, default);
         host.Advance(2);
         var done = await Provider.GetJobAsync(Account, created.Id, default);
