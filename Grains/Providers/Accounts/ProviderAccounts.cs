@@ -33,20 +33,20 @@ public sealed class ProviderAccounts(
             case ProviderNames.Sandbox:
                 return Sandbox;
             case ProviderNames.OpenAi:
-            {
-                var options = openAi.Value;
-                var key = await keys.GetKeyAsync(organizationId, provider, cancellationToken);
-                return key is not null
-                    ? new ProviderAccount(provider, key, options.BaseUrl)
-                    : new ProviderAccount(provider, RequirePlatformKey(provider, options.ApiKey), options.BaseUrl, options.OrganizationId);
-            }
+                {
+                    var options = openAi.Value;
+                    var key = await keys.GetKeyAsync(organizationId, provider, cancellationToken);
+                    return key is not null
+                        ? new ProviderAccount(provider, key, options.BaseUrl)
+                        : new ProviderAccount(provider, RequirePlatformKey(provider, options.ApiKey), options.BaseUrl, options.OrganizationId);
+                }
             case ProviderNames.Together:
-            {
-                var options = together.Value;
-                var key = await keys.GetKeyAsync(organizationId, provider, cancellationToken)
-                    ?? RequirePlatformKey(provider, options.ApiKey);
-                return new ProviderAccount(provider, key, options.BaseUrl);
-            }
+                {
+                    var options = together.Value;
+                    var key = await keys.GetKeyAsync(organizationId, provider, cancellationToken)
+                        ?? RequirePlatformKey(provider, options.ApiKey);
+                    return new ProviderAccount(provider, key, options.BaseUrl);
+                }
             default:
                 throw ProblemException.Invalid("provider", $"Unknown provider '{provider}'. Known: openai, together, sandbox.");
         }
