@@ -102,6 +102,7 @@ public static class ApiApplication
         app.MapExampleUploadsApi();
         app.MapTrainingDataApi();
         app.MapConversationsApi();
+        app.MapProviderKeysApi();
         return app;
     }
 }

@@ -8,6 +8,7 @@ using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Providers.Accounts;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Silo.Database;
 using ObjectaLabs.Orleans.Tokens;
@@ -110,6 +111,7 @@ public static class SiloHostBuilder
         services.AddSingleton<QualityAnalyzer>();
         services.AddSingleton<ExampleExporter>();
         services.AddSingleton<MigrationRunner>();
+        services.AddFineTuningProviders(configuration);
     }
 
     public static string RequireConnectionString(IConfiguration configuration) =>
