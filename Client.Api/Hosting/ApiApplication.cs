@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using ObjectaLabs.Orleans.Api.Apis;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Security;
+using Microsoft.Extensions.Options;
+using ObjectaLabs.Orleans.Hosting;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Scalar.AspNetCore;
@@ -17,7 +19,7 @@ namespace ObjectaLabs.Orleans.Api.Hosting;
 /// <summary>Builds the API host; <c>Program</c> runs it and the tests start it on a free port.</summary>
 public static class ApiApplication
 {
-    public const string ConnectionStringName = "Postgres";
+    public const string ConnectionStringName = ClusterSettings.ConnectionStringName;
 
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
@@ -27,25 +29,15 @@ public static class ApiApplication
             ? cs
             : throw new InvalidOperationException($"No PostgreSQL connection string: set ConnectionStrings__{ConnectionStringName}; the API finds the cluster's gateways there.");
 
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Limits.MaxRequestBodySize = builder.Configuration.GetValue<long?>("Api:MaxRequestBodyBytes") ?? 1024 * 1024;
-            k.AddServerHeader = false;
-        });
+        ConsoleLogs.Configure(builder.Logging, builder.Configuration);
+        builder.Services.AddValidatedApiOptions();
+        builder.WebHost.ConfigureKestrel(k => k.AddServerHeader = false);
+        builder.Services.AddOptions<KestrelServerOptions>().Configure<IOptions<ApiOptions>>((k, api) => k.Limits.MaxRequestBodySize = api.Value.MaxRequestBodyBytes);
 
         builder.UseOrleansClient(client =>
         {
-            client.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = builder.Configuration["Orleans:ClusterId"] ?? "objectalabs";
-                o.ServiceId = builder.Configuration["Orleans:ServiceId"] ?? "objectalabs-fine-tuning";
-            });
+            ClusterClient.Configure(client, builder.Configuration, connectionString);
             client.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(10));
-            client.UseAdoNetClustering(o =>
-            {
-                o.Invariant = "Npgsql";
-                o.ConnectionString = connectionString;
-            });
             client.UseConnectionRetryFilter<RetryForeverFilter>();
             client.AddDashboard();
         });
@@ -81,6 +73,7 @@ public static class ApiApplication
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
 
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("API listening on {Urls}", string.Join(", ", app.Urls)));
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

@@ -17,6 +17,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             ProblemException p => FromDomain(p),
             BadHttpRequestException b => FromBadRequest(b),
+            _ when ServiceUnavailable.Is(exception) => Unavailable(http, exception),
             _ => null,
         };
         if (details is null)
@@ -31,6 +32,19 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         }
         http.Response.StatusCode = details.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details, Exception = exception });
+    }
+
+    private Microsoft.AspNetCore.Mvc.ProblemDetails Unavailable(HttpContext http, Exception exception)
+    {
+        logger.LogWarning("{Method} {Path}: the database or the cluster is unavailable ({Reason})", http.Request.Method, http.Request.Path, exception.GetBaseException().Message);
+        http.Response.Headers.RetryAfter = ServiceUnavailable.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new Microsoft.AspNetCore.Mvc.ProblemDetails
+        {
+            Status = StatusCodes.Status503ServiceUnavailable,
+            Title = "Service unavailable",
+            Detail = $"The service cannot reach its database or cluster right now. Retry after {ServiceUnavailable.RetryAfterSeconds} s.",
+            Extensions = { ["retryAfterSeconds"] = ServiceUnavailable.RetryAfterSeconds },
+        };
     }
 
     private static Microsoft.AspNetCore.Mvc.ProblemDetails FromDomain(ProblemException p)

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using ObjectaLabs.Orleans.Conversations;
@@ -23,8 +22,8 @@ namespace ObjectaLabs.Orleans.Silo.Hosting;
 /// </summary>
 public static class SiloHostBuilder
 {
-    public const string Invariant = "Npgsql";
-    public const string ConnectionStringName = "Postgres";
+    public const string Invariant = ClusterSettings.Invariant;
+    public const string ConnectionStringName = ClusterSettings.ConnectionStringName;
 
     /// <summary>Builds a silo host from the command line and environment.</summary>
     public static IHost Build(string[] args, Action<HostApplicationBuilder>? configure = null)
@@ -33,9 +32,14 @@ public static class SiloHostBuilder
         configure?.Invoke(builder);
         var connectionString = RequireConnectionString(builder.Configuration);
         var settings = builder.Configuration.GetSection(SiloSettings.Section).Get<SiloSettings>() ?? new SiloSettings();
+        // Checked now, not at start: the endpoints and TLS below are built from these values.
+        System.ComponentModel.DataAnnotations.Validator.ValidateObject(settings, new(settings), validateAllProperties: true);
+        ClusterNetwork.EnsureSafe(settings);
+        ConsoleLogs.Configure(builder.Logging, builder.Configuration);
 
         builder.Services.AddOptions<SiloSettings>().BindConfiguration(SiloSettings.Section).ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Bounds the graceful stop; Program's watchdog ends the process if Orleans still hangs (e.g. database gone).
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.ShutdownTimeout);
         if (settings.ApplyMigrations)
         {
             // Registered before Orleans, so the schema exists before any provider reads OrleansQuery.
@@ -48,7 +52,13 @@ public static class SiloHostBuilder
                 o.ClusterId = settings.ClusterId;
                 o.ServiceId = settings.ServiceId;
             });
-            silo.ConfigureEndpoints(IPAddress.Parse(settings.AdvertisedIPAddress), settings.SiloPort, settings.GatewayPort, listenOnAnyHostAddress: true);
+            // Listens where it advertises (loopback by default); ClusterNetwork refused anything wider without TLS.
+            silo.ConfigureEndpoints(ClusterNetwork.AdvertisedAddress(settings), settings.SiloPort, settings.GatewayPort,
+                listenOnAnyHostAddress: settings.ListenOnAnyAddress);
+            if (settings.Tls.Enabled)
+            {
+                ClusterTls.Use(silo, settings.Tls);
+            }
             silo.UseAdoNetClustering(o =>
             {
                 o.Invariant = Invariant;

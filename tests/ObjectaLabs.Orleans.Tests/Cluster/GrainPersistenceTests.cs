@@ -82,22 +82,36 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_reminder_fires_through_the_AdoNet_reminder_table()
+    public async Task A_reminder_lives_in_the_AdoNet_reminder_table_while_it_runs_and_leaves_it_when_stopped()
     {
-        var probe = fixture.Grains.GetGrain<IReminderProbeGrain>($"probe-{Guid.NewGuid():N}");
+        var key = $"probe-{Guid.NewGuid():N}";
+        var probe = fixture.Grains.GetGrain<IReminderProbeGrain>(key);
         await probe.StartAsync(TimeSpan.FromMilliseconds(500));
         try
         {
+            // The row the ADO.NET provider wrote: an in-memory reminder service would leave the table empty.
+            var row = await ReminderRowAsync(key);
+            row.Should().NotBeNull("the running reminder is a row in orleansreminderstable");
+            row!.Period.Should().Be(500);
             await Eventually.Async(async () => (await probe.GetReportAsync()).Ticks >= 2, TimeSpan.FromSeconds(30));
+            (await ReminderRowAsync(key)).Should().NotBeNull("the row stays while the reminder fires");
         }
         finally
         {
             await probe.StopAsync();
         }
 
-        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
-        // The reminder row was written by the ADO.NET provider and removed by StopAsync.
-        (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM orleansreminderstable WHERE remindername = 'probe'")).Should().Be(0);
+        (await ReminderRowAsync(key)).Should().BeNull("StopAsync removed the row through the provider");
         (await probe.GetReportAsync()).Ticks.Should().BeGreaterThanOrEqualTo(2);
+    }
+
+    private sealed record ReminderRow(string GrainId, long Period);
+
+    private async Task<ReminderRow?> ReminderRowAsync(string probeKey)
+    {
+        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
+        return await connection.QuerySingleOrDefaultAsync<ReminderRow>(
+            "SELECT grainid, period FROM orleansreminderstable WHERE serviceid = @serviceId AND remindername = 'probe' AND grainid LIKE '%' || @probeKey",
+            new { serviceId = fixture.Cluster.Options.ServiceId, probeKey });
     }
 }

@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Diagnostics;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using Orleans.Configuration;
@@ -38,8 +39,8 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         var builder = Host.CreateApplicationBuilder();
         builder.UseOrleansClient(c =>
         {
-            c.Configure<ClusterOptions>(o => { o.ClusterId = "objectalabs"; o.ServiceId = "objectalabs-fine-tuning"; });
-            c.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = _db.ConnectionString; });
+            c.Configure<ClusterOptions>(o => { o.ClusterId = ClusterSettings.DefaultClusterId; o.ServiceId = ClusterSettings.DefaultServiceId; });
+            c.UseAdoNetClustering(o => { o.Invariant = ClusterSettings.Invariant; o.ConnectionString = _db.ConnectionString; });
             // A call caught in flight to the crashed silo fails fast and is retried by the poll.
             c.Configure<ClientMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(3));
         });

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Silo.Hosting;
 
 namespace ObjectaLabs.Orleans.Tests.Infrastructure;
@@ -34,7 +35,7 @@ public sealed class ApiFixture : IAsyncLifetime
         Database = await TestDatabase.CreateAsync();
         Silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = Database.ConnectionString,
+            [$"ConnectionStrings:{ClusterSettings.ConnectionStringName}"] = Database.ConnectionString,
             ["Orleans:SiloPort"] = PostgresServer.FreePort().ToString(),
             ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
             ["Orleans:ApplyMigrations"] = "false",
@@ -49,7 +50,7 @@ public sealed class ApiFixture : IAsyncLifetime
     {
         var config = new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = Database.ConnectionString,
+            [$"ConnectionStrings:{ClusterSettings.ConnectionStringName}"] = Database.ConnectionString,
             ["Platform:AdminKey"] = AdminKey,
             ["Urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using ObjectaLabs.Orleans.Hosting;
 
 namespace ObjectaLabs.Orleans.Tests.Infrastructure;
 
@@ -36,7 +37,7 @@ public sealed class SiloProcess : IDisposable
             RedirectStandardError = true,
             WorkingDirectory = Path.GetDirectoryName(SiloDll())!,
         };
-        info.Environment["ConnectionStrings__Postgres"] = connectionString;
+        info.Environment[$"ConnectionStrings__{ClusterSettings.ConnectionStringName}"] = connectionString;
         info.Environment["Orleans__SiloPort"] = siloPort.ToString();
         info.Environment["Orleans__GatewayPort"] = gatewayPort.ToString();
         info.Environment["Orleans__ApplyMigrations"] = "false";
@@ -62,6 +63,18 @@ public sealed class SiloProcess : IDisposable
         _process.Kill(entireProcessTree: true);
         _process.WaitForExit(10_000);
     }
+
+    /// <summary>SIGTERM, as an orchestrator or Ctrl-C sends it: the silo stops gracefully (within its bound).</summary>
+    public void Terminate()
+    {
+        using var kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to end; false if it still runs after <paramref name="timeout"/>.</summary>
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    public int ExitCode => _process.ExitCode;
 
     public void Dispose()
     {
