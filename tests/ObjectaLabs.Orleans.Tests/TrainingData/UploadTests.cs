@@ -10,9 +10,9 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
 {
     private const string Bad = """{"messages":[{"role":"user","content":"no answer"}]}""";
 
-    private Task<UploadSession> StartAsync(Guid org, UploadOptions? options = null) =>
-        UploadSession.StartAsync(f.Database.DataSource, TrainingDataFixture.Models, TrainingDataFixture.Tokenizers, org, Guid.NewGuid(),
-            options ?? new UploadOptions(), DateTimeOffset.UtcNow);
+    private Task<UploadSession> StartAsync(Guid org, UploadOptions? options = null, UploadSettings? settings = null) =>
+        UploadSession.StartAsync(f.Uploads.DataSource, TrainingDataFixture.Models, TrainingDataFixture.Tokenizers, org, Guid.NewGuid(),
+            options ?? new UploadOptions(), settings ?? new UploadSettings(), DateTimeOffset.UtcNow);
 
     private static string Jsonl(params string[] lines) => string.Join("\n", lines) + "\n";
 
@@ -94,7 +94,9 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
             """)).Should().Be(1);
 
         var complete = () => session.CompleteAsync(ExampleLimits.None);
-        await complete.Should().ThrowAsync<Exception>();
+        // The server ended the session (57P01, terminating connection due to administrator command).
+        (await complete.Should().ThrowAsync<Npgsql.NpgsqlException>()).Which.Should().Match<Npgsql.NpgsqlException>(e =>
+            (e is Npgsql.PostgresException && ((Npgsql.PostgresException)e).SqlState == "57P01") || e.InnerException is System.IO.IOException || e.InnerException is System.IO.EndOfStreamException);
         await session.DisposeAsync();
         (await StoredAsync(org)).Should().Be(0);
     }
@@ -109,8 +111,10 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
 
         report.Stored.Should().BeTrue();
         report.StoredExamples.Should().Be(2);
-        report.Lines.Should().Be(5, "the blank line is not an example");
-        issues.Select(i => (i.Line, i.Path, i.Code)).Should().Equal((2L, "$", "invalid_json"), (3L, "$.messages", "no_assistant_message"), (6L, "$.messages[1].weight", "invalid_weight"));
+        report.Lines.Should().Be(6);
+        report.InvalidLines.Should().Be(4, "the blank line between examples is reported too");
+        issues.Select(i => (i.Line, i.Path, i.Code)).Should().Equal(
+            (2L, "$", "invalid_json"), (3L, "$.messages", "no_assistant_message"), (5L, "$", "blank_line"), (6L, "$.messages[1].weight", "invalid_weight"));
         var texts = (await f.Examples.ListAsync(org, new ExampleListRequest(new ExampleFilter()))).Items.Select(i => i.Example);
         texts.Should().HaveCount(2).And.OnlyContain(t => t.Contains("keep"));
     }
