@@ -44,6 +44,8 @@ public static class ApiApplication
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddOptions<PlatformOptions>().BindConfiguration(PlatformOptions.Section);
+        builder.Services.AddOptions<ObjectaLabs.Orleans.Uploads.UploadSettings>().BindConfiguration(ObjectaLabs.Orleans.Uploads.UploadSettings.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp => PlatformAdminKey.Resolve(
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformOptions>>().Value,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));

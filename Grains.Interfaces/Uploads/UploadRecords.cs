@@ -23,10 +23,11 @@ public sealed record class UploadOptions(
 
 /// <summary>
 /// A piece of a JSONL file made of whole lines (UTF-8, '\n' separated); <see cref="FirstLine"/> is the
-/// 1-based number of its first line in the file.
+/// 1-based number of its first line in the file. With <see cref="LineTooLong"/>, the chunk stands for
+/// line <see cref="FirstLine"/> alone, which was longer than the line cap and whose bytes were dropped.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.upload-chunk")]
-public sealed record class UploadChunk(long FirstLine, byte[] Data);
+public sealed record class UploadChunk(long FirstLine, byte[] Data, bool LineTooLong = false);
 
 /// <summary>What one chunk contained: its line count and every issue found in it.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.upload-chunk-result")]
@@ -34,8 +35,10 @@ public sealed record class UploadChunkResult(int Lines, int ValidLines, IReadOnl
 
 /// <summary>
 /// The answer to a finished upload. <see cref="Issues"/> holds at most the first
-/// <c>MaxReportedIssues</c> issues (<see cref="IssuesTruncated"/> says whether more were found; each
-/// chunk's answer carries all of its own).
+/// <c>Uploads:MaxReportedIssues</c> issues (<see cref="IssuesTruncated"/> says whether more were found);
+/// <see cref="IssueCounts"/> counts every issue by code. <see cref="NewExamples"/> is how many examples
+/// were new to the organization: stored, or for a <see cref="DryRun"/> the number that would have been
+/// (<see cref="StoredExamples"/> is then 0).
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.upload-report")]
 public sealed record class UploadReport(
@@ -51,4 +54,7 @@ public sealed record class UploadReport(
     long OverTokenLimit,
     IReadOnlyList<ExampleIssue> Issues,
     bool IssuesTruncated,
-    string Summary);
+    string Summary,
+    IReadOnlyDictionary<string, long> IssueCounts,
+    bool DryRun,
+    long NewExamples);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ObjectaLabs.Orleans.Text;
 using ObjectaLabs.Orleans.Tokens;
 
 namespace ObjectaLabs.Orleans.Examples;
@@ -21,21 +22,8 @@ public sealed record class CheckedExample(
     /// <summary>Parses and checks one line; the answer is null when the line is not a valid example (the issues say why).</summary>
     public static CheckedExample? Check(ReadOnlySpan<byte> utf8, long line, List<ExampleIssue> issues, ExampleTokenCounter? counter)
     {
-        JsonDocument document;
-        try
+        if (JsonLine.Parse(utf8, line, issues) is not { } document)
         {
-            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
-            document = JsonDocument.ParseValue(ref reader);
-            if (reader.BytesConsumed < utf8.Length && !utf8[(int)reader.BytesConsumed..].Trim(" \t\r\n"u8).IsEmpty)
-            {
-                issues.Add(new ExampleIssue(line, "$", "invalid_json", "The line holds more than one JSON value."));
-                document.Dispose();
-                return null;
-            }
-        }
-        catch (JsonException e)
-        {
-            issues.Add(new ExampleIssue(line, "$", "invalid_json", $"Not valid JSON: {e.Message}"));
             return null;
         }
         using (document)
@@ -44,10 +32,21 @@ public sealed record class CheckedExample(
         }
     }
 
-    public static CheckedExample? Check(string json, long line, List<ExampleIssue> issues, ExampleTokenCounter? counter) =>
-        Check(Encoding.UTF8.GetBytes(json), line, issues, counter);
+    /// <summary>
+    /// Parses and checks an example given as text. A .NET string can hold what UTF-8 cannot (an unpaired
+    /// surrogate would silently become U+FFFD), so it is checked as text first.
+    /// </summary>
+    public static CheckedExample? Check(string json, long line, List<ExampleIssue> issues, ExampleTokenCounter? counter)
+    {
+        if (StorableText.Find(json.AsSpan()) is { } fault)
+        {
+            issues.Add(new ExampleIssue(line, "$", fault.Code, $"Line {line}, column {fault.Column}: the example {fault.Reason}."));
+            return null;
+        }
+        return Check(Encoding.UTF8.GetBytes(json), line, issues, counter);
+    }
 
-    public static CheckedExample? Check(JsonElement root, long line, List<ExampleIssue> issues, ExampleTokenCounter? counter)
+    private static CheckedExample? Check(JsonElement root, long line, List<ExampleIssue> issues, ExampleTokenCounter? counter)
     {
         if (!ExampleValidator.Validate(root, line, issues))
         {

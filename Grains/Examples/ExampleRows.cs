@@ -8,12 +8,15 @@ namespace ObjectaLabs.Orleans.Examples;
 public sealed record class BulkStoreResult(int Stored, IReadOnlySet<string> DuplicateHashes);
 
 /// <summary>
-/// The <c>training_examples</c> table through Dapper. Every statement is scoped by organization id, so
+/// The <c>training_examples</c> table through Dapper, and the only place that speaks SQL to it: this file
+/// (single rows, bulk store, counts, list, stream), <c>ExampleRows.Copy.cs</c> (binary COPY),
+/// <c>ExampleRows.List.cs</c> (the list page query) and <c>ExampleRows.Staging.cs</c> (uploads' staging
+/// table). Every statement is scoped by organization id, so
 /// one organization can never read, change or count another's examples. Writes that add examples take
 /// the organization's transaction-scoped advisory lock, so plan limits and duplicate checks hold under
 /// concurrent writers.
 /// </summary>
-public sealed class ExampleRows(NpgsqlDataSource db)
+public sealed partial class ExampleRows(NpgsqlDataSource db)
 {
     public async Task<TrainingExample?> GetAsync(Guid organizationId, Guid id)
     {
@@ -63,7 +66,7 @@ public sealed class ExampleRows(NpgsqlDataSource db)
         {
             throw problem;
         }
-        var stored = await ExampleCopy.WriteAsync(connection, organizationId, fresh, cancellationToken);
+        var stored = await CopyAsync(connection, organizationId, fresh, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new BulkStoreResult(stored, existing);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace ObjectaLabs.Orleans.Examples;
 
@@ -7,10 +8,15 @@ namespace ObjectaLabs.Orleans.Examples;
 /// allows (system, user, assistant, tool and the deprecated function role; assistant tool_calls,
 /// function_call and weight 0/1; tool_call_id; name; content-part lists; tools, functions,
 /// parallel_tool_calls), unlike the cookbook validator, which rejects tool calling. Every issue
-/// names its JSON path. (Duplicate keys are caught when the example is made canonical.)
+/// names the JSON path of the value at fault. The text it sees has passed <see cref="JsonLine"/>
+/// (one value, no duplicate keys, storable strings).
 /// </summary>
-public static class ExampleValidator
+public static partial class ExampleValidator
 {
+    /// <summary>OpenAI's rule for function names: letters, digits, underscores and dashes, at most 64.</summary>
+    [GeneratedRegex("^[a-zA-Z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex FunctionName();
+
     private static readonly HashSet<string> Roles = ["system", "user", "assistant", "tool", "function"];
     private static readonly HashSet<string> AssistantKeys = ["weight", "tool_calls", "function_call"];
 
@@ -41,7 +47,7 @@ public static class ExampleValidator
             }
             foreach (var property in root.EnumerateObject().Where(p => !(p.NameEquals("messages"u8) || p.NameEquals("tools"u8) || p.NameEquals("parallel_tool_calls"u8) || p.NameEquals("functions"u8))))
             {
-                Fail($"$.{property.Name}", "unknown_key", $"Unknown key '{property.Name}'; an example has messages, tools, parallel_tool_calls and functions.");
+                Fail($"${JsonLine.Member(property.Name)}", "unknown_key", $"Unknown key '{property.Name}'; an example has messages, tools, parallel_tool_calls and functions.");
             }
             if (root.TryGetProperty("parallel_tool_calls", out var parallel))
             {
@@ -76,11 +82,18 @@ public static class ExampleValidator
             }
             var index = 0;
             var hasAssistant = false;
+            var trainable = false;
             string? lastRole = null;
             foreach (var message in messages.EnumerateArray())
             {
-                lastRole = Message(message, $"$.messages[{index}]") ?? lastRole;
-                hasAssistant |= lastRole == "assistant" && message.ValueKind == JsonValueKind.Object;
+                var role = Message(message, $"$.messages[{index}]");
+                lastRole = role ?? lastRole;
+                if (role == "assistant")
+                {
+                    hasAssistant = true;
+                    // weight is 0 or 1 (anything else is reported); absent means trained
+                    trainable |= !message.TryGetProperty("weight", out var weight) || !(weight.ValueKind == JsonValueKind.Number && weight.GetDouble() == 0);
+                }
                 index++;
             }
             // An example may end on an assistant message that calls tools (that is what it teaches);
@@ -92,6 +105,10 @@ public static class ExampleValidator
             if (!hasAssistant)
             {
                 Fail("$.messages", "no_assistant_message", "The example has no assistant message, so there is nothing to learn.");
+            }
+            else if (!trainable)
+            {
+                Fail("$.messages", "no_trainable_message", "Every assistant message has weight 0, so there is nothing to learn.");
             }
         }
 
@@ -107,7 +124,12 @@ public static class ExampleValidator
                 Fail($"{path}.role", "missing_role", "The message has no 'role'.");
                 return null;
             }
-            if (roleElement.ValueKind != JsonValueKind.String || roleElement.GetString() is not { } role || !Roles.Contains(role))
+            if (roleElement.ValueKind != JsonValueKind.String)
+            {
+                Fail($"{path}.role", "invalid_type", $"'role' must be a string (system, user, assistant, tool or function), not {Describe(roleElement)}.");
+                return null;
+            }
+            if (roleElement.GetString() is not { } role || !Roles.Contains(role))
             {
                 Fail($"{path}.role", "unknown_role", $"Unknown role {roleElement.GetRawText()}; use system, user, assistant, tool or function.");
                 return null;
@@ -121,7 +143,7 @@ public static class ExampleValidator
                 if (!Allowed(role, property))
                 {
                     var known = AssistantKeys.Contains(property.Name) || property.Name == "tool_call_id";
-                    Fail($"{path}.{property.Name}", "unknown_key", known
+                    Fail($"{path}{JsonLine.Member(property.Name)}", "unknown_key", known
                         ? $"'{property.Name}' is not allowed on a {role} message."
                         : $"Unknown key '{property.Name}' on a {role} message.");
                 }
@@ -141,9 +163,13 @@ public static class ExampleValidator
                     break;
                 case "function":
                     RequiredContent(message, path, role);
-                    if (!message.TryGetProperty("name", out _))
+                    if (!message.TryGetProperty("name", out var answered))
                     {
                         Fail($"{path}.name", "missing_name", "A function message needs the 'name' of the function it answers.");
+                    }
+                    else if (NonEmptyString(answered))
+                    {
+                        CheckFunctionName(answered, $"{path}.name");
                     }
                     break;
                 default:
@@ -165,9 +191,16 @@ public static class ExampleValidator
             if (hasCalls || hasFunctionCall)
             {
                 // With a call, text is optional: null, absent or any text (even empty) is fine.
-                if (message.TryGetProperty("content", out var content) && content.ValueKind is not (JsonValueKind.Null or JsonValueKind.String or JsonValueKind.Array))
+                if (message.TryGetProperty("content", out var content))
                 {
-                    Fail($"{path}.content", "content_not_string", $"'content' must be a string, a list of text parts or null, not {Describe(content)}.");
+                    if (content.ValueKind == JsonValueKind.Array)
+                    {
+                        ContentParts(content, $"{path}.content", allowImages: false);
+                    }
+                    else if (content.ValueKind is not (JsonValueKind.Null or JsonValueKind.String))
+                    {
+                        Fail($"{path}.content", "content_not_string", $"'content' must be a string, a list of text parts or null, not {Describe(content)}.");
+                    }
                 }
             }
             else
@@ -211,7 +244,7 @@ public static class ExampleValidator
                 }
                 foreach (var property in call.EnumerateObject().Where(p => !(p.NameEquals("id"u8) || p.NameEquals("type"u8) || p.NameEquals("function"u8))))
                 {
-                    Fail($"{callPath}.{property.Name}", "unknown_key", $"Unknown key '{property.Name}' in a tool call.");
+                    Fail($"{callPath}{JsonLine.Member(property.Name)}", "unknown_key", $"Unknown key '{property.Name}' in a tool call.");
                 }
                 if (!call.TryGetProperty("id", out var id) || !NonEmptyString(id))
                 {
@@ -225,7 +258,7 @@ public static class ExampleValidator
                 {
                     _pending[id.GetString()!] = callPath;
                 }
-                if (!call.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function")
+                if (!call.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("function"u8))
                 {
                     Fail($"{callPath}.type", "invalid_tool_calls", "A tool call's 'type' must be \"function\".");
                 }
@@ -249,19 +282,27 @@ public static class ExampleValidator
             }
             foreach (var property in function.EnumerateObject().Where(p => !(p.NameEquals("name"u8) || p.NameEquals("arguments"u8))))
             {
-                Fail($"{path}.{property.Name}", "unknown_key", $"Unknown key '{property.Name}' in a call.");
+                Fail($"{path}{JsonLine.Member(property.Name)}", "unknown_key", $"Unknown key '{property.Name}' in a call.");
             }
             if (!function.TryGetProperty("name", out var name) || !NonEmptyString(name))
             {
                 Fail($"{path}.name", "invalid_tool_calls", "A call needs a non-empty string 'name'.");
             }
+            else if (!CheckFunctionName(name, $"{path}.name"))
+            {
+                // reported
+            }
             else if (declared.Count > 0 && !declared.Contains(name.GetString()!))
             {
                 Fail($"{path}.name", "tool_call_mismatch", $"Calls '{name.GetString()}', which is not among the example's {declaredIn}.");
             }
-            if (!function.TryGetProperty("arguments", out var arguments) || arguments.ValueKind != JsonValueKind.String)
+            if (!function.TryGetProperty("arguments", out var arguments))
             {
-                Fail($"{path}.arguments", "invalid_tool_calls", "A call's 'arguments' must be a string (JSON-encoded arguments).");
+                Fail($"{path}.arguments", "invalid_tool_calls", "A call needs 'arguments', a string holding the JSON-encoded arguments.");
+            }
+            else if (arguments.ValueKind != JsonValueKind.String)
+            {
+                Fail($"{path}.arguments", "invalid_tool_calls", $"A call's 'arguments' must be a string (the JSON-encoded arguments), not {Describe(arguments)}.");
             }
         }
 
@@ -323,9 +364,22 @@ public static class ExampleValidator
             foreach (var part in parts.EnumerateArray())
             {
                 var partPath = $"{path}[{i++}]";
-                var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+                if (part.ValueKind != JsonValueKind.Object)
+                {
+                    Fail(partPath, "invalid_content_part", $"A content part must be an object with a 'type', not {Describe(part)}.");
+                    continue;
+                }
+                if (!part.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+                {
+                    Fail($"{partPath}.type", "invalid_content_part", allowImages
+                        ? "A content part needs a 'type' of \"text\" or \"image_url\"."
+                        : "A content part here needs the 'type' \"text\".");
+                    continue;
+                }
+                var type = typeElement.GetString();
                 if (type == "text")
                 {
+                    UnknownKeys(part, partPath, "a text part", "type", "text");
                     if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String)
                     {
                         Fail($"{partPath}.text", "content_not_string", "A text part needs a string 'text'.");
@@ -337,17 +391,39 @@ public static class ExampleValidator
                 }
                 else if (type == "image_url" && allowImages)
                 {
-                    if (!part.TryGetProperty("image_url", out var image) || image.ValueKind != JsonValueKind.Object
-                        || !image.TryGetProperty("url", out var url) || !NonEmptyString(url))
+                    UnknownKeys(part, partPath, "an image part", "type", "image_url");
+                    if (!part.TryGetProperty("image_url", out var image) || image.ValueKind != JsonValueKind.Object)
                     {
-                        Fail($"{partPath}.image_url", "content_not_string", "An image part needs 'image_url' with a non-empty 'url'.");
+                        Fail($"{partPath}.image_url", "invalid_content_part", "An image part needs 'image_url', an object with a 'url'.");
+                        continue;
+                    }
+                    UnknownKeys(image, $"{partPath}.image_url", "an image_url", "url", "detail");
+                    if (!image.TryGetProperty("url", out var url) || !NonEmptyString(url))
+                    {
+                        Fail($"{partPath}.image_url.url", "invalid_content_part", "'url' must be a non-empty string (an https URL or a data: URL).");
+                    }
+                    if (image.TryGetProperty("detail", out var detail)
+                        && !(detail.ValueKind == JsonValueKind.String && detail.GetString() is "auto" or "low" or "high"))
+                    {
+                        Fail($"{partPath}.image_url.detail", "invalid_content_part", "'detail' must be \"auto\", \"low\" or \"high\".");
                     }
                 }
                 else
                 {
-                    Fail(partPath, "content_not_string", allowImages
-                        ? "A content part must be of type 'text' or 'image_url'."
-                        : "A content part here must be of type 'text'.");
+                    Fail($"{partPath}.type", "invalid_content_part", allowImages
+                        ? $"Unknown content part type '{type}'; use \"text\" or \"image_url\"."
+                        : $"A content part here must be of type \"text\", not '{type}' (images are only allowed in user messages).");
+                }
+            }
+        }
+
+        private void UnknownKeys(JsonElement obj, string path, string what, params string[] known)
+        {
+            foreach (var property in obj.EnumerateObject())
+            {
+                if (Array.IndexOf(known, property.Name) < 0)
+                {
+                    Fail($"{path}{JsonLine.Member(property.Name)}", "unknown_key", $"Unknown key '{property.Name}' in {what}.");
                 }
             }
         }
@@ -363,16 +439,20 @@ public static class ExampleValidator
             foreach (var tool in tools.EnumerateArray())
             {
                 var path = $"$.tools[{i++}]";
-                if (tool.ValueKind != JsonValueKind.Object
-                    || !tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function"
-                    || !tool.TryGetProperty("function", out var function))
+                if (tool.ValueKind != JsonValueKind.Object)
                 {
-                    Fail(path, "invalid_tools", "A tool must be {\"type\": \"function\", \"function\": {...}}.");
+                    Fail(path, "invalid_tools", $"A tool must be an object {{\"type\": \"function\", \"function\": {{...}}}}, not {Describe(tool)}.");
                     continue;
                 }
-                foreach (var property in tool.EnumerateObject().Where(p => p.Name is not ("type" or "function")))
+                UnknownKeys(tool, path, "a tool", "type", "function");
+                if (!tool.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || !type.ValueEquals("function"u8))
                 {
-                    Fail($"{path}.{property.Name}", "unknown_key", $"Unknown key '{property.Name}' in a tool.");
+                    Fail($"{path}.type", "invalid_tools", "A tool's 'type' must be \"function\".");
+                }
+                if (!tool.TryGetProperty("function", out var function))
+                {
+                    Fail($"{path}.function", "invalid_tools", "A tool needs a 'function' definition (name, description, parameters).");
+                    continue;
                 }
                 Definition(function, $"{path}.function", _toolNames, allowStrict: true);
             }
@@ -411,12 +491,12 @@ public static class ExampleValidator
                 };
                 if (!ok)
                 {
-                    Fail($"{path}.{property.Name}", property.Name is "name" or "description" or "parameters" or "strict" ? "invalid_tools" : "unknown_key",
+                    Fail($"{path}{JsonLine.Member(property.Name)}", property.Name is "name" or "description" or "parameters" or "strict" ? "invalid_tools" : "unknown_key",
                         property.Name switch
                         {
                             "name" => "'name' must be a non-empty string.",
                             "description" => "'description' must be a string.",
-                            "parameters" => "'parameters' must be a JSON Schema object.",
+                            "parameters" => $"'parameters' must be a JSON Schema object, not {Describe(property.Value)}.",
                             "strict" => "'strict' must be true or false.",
                             _ => $"Unknown key '{property.Name}' in a function definition.",
                         });
@@ -426,10 +506,24 @@ public static class ExampleValidator
             {
                 Fail($"{path}.name", "invalid_tools", "A function definition needs a 'name'.");
             }
-            else if (NonEmptyString(name) && !names.Add(name.GetString()!))
+            else if (NonEmptyString(name) && CheckFunctionName(name, $"{path}.name") && !names.Add(name.GetString()!))
             {
                 Fail($"{path}.name", "invalid_tools", $"Function '{name.GetString()}' is defined twice.");
             }
+        }
+
+        /// <summary>Reports a function name that breaks OpenAI's pattern; answers whether it is fine.</summary>
+        private bool CheckFunctionName(JsonElement name, string path)
+        {
+            var text = name.GetString()!;
+            if (FunctionName().IsMatch(text))
+            {
+                return true;
+            }
+            Fail(path, "invalid_function_name", text.Length > 64
+                ? $"A function name may have at most 64 characters; this one has {text.Length}."
+                : "A function name may only hold letters, digits, underscores and dashes (a-z, A-Z, 0-9, _ and -).");
+            return false;
         }
 
         private static bool NonEmptyString(JsonElement e) => e.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(e.GetString());

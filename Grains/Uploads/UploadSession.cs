@@ -1,9 +1,7 @@
-using System.Text;
 using Dapper;
 using Npgsql;
-using NpgsqlTypes;
-using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Tokens;
 
@@ -11,34 +9,50 @@ namespace ObjectaLabs.Orleans.Uploads;
 
 /// <summary>
 /// One JSONL upload in progress. Lines are checked and token-counted in parallel, chunk by chunk, and
-/// the valid ones are COPYed into a temporary staging table inside one open transaction. Completing
-/// moves them into <c>training_examples</c> and commits; anything else (an invalid line in
-/// all-or-nothing mode, an abort, a crash, a lost connection) rolls the transaction back, and the
-/// temporary table goes with the session, so nothing is ever left behind or half-visible.
+/// the valid ones are COPYed into a temporary staging table inside one open transaction on a
+/// connection of the upload pool. Completing moves them into <c>training_examples</c> and commits (a
+/// dry run does all of it, then rolls back, so it answers exactly what the upload would); anything
+/// else (an invalid line in all-or-nothing mode, an abort, a crash, a lost connection) rolls the
+/// transaction back, and the temporary table goes with it, so nothing is ever left behind or
+/// half-visible. The session also holds one of its organization's upload slots (a session-level
+/// advisory lock, released by the server if the connection dies), so an organization runs at most
+/// <see cref="UploadSettings.MaxConcurrentPerOrganization"/> uploads at once across all silos.
 /// </summary>
+/// <remarks>
+/// Line rules: the file is UTF-8, one example per line, '\n' or "\r\n" separated; a byte-order mark
+/// at the very start is skipped; the final newline is optional. A blank line (empty or only spaces
+/// and tabs) between examples is an error reported with its number; blank lines after the last
+/// example are ignored, like the final newline. A file without any example is refused as a whole.
+/// </remarks>
 public sealed class UploadSession : IAsyncDisposable
 {
-    public const int MaxReportedIssues = 1000;
+    /// <summary>Issues kept for one line; more say only that there were more.</summary>
+    public const int MaxIssuesPerLine = 100;
 
-    private readonly NpgsqlDataSource _db;
+    private static ReadOnlySpan<byte> Bom => [0xEF, 0xBB, 0xBF];
+
     private readonly Guid _organizationId;
     private readonly UploadOptions _options;
+    private readonly UploadSettings _settings;
     private readonly BaseModel _model;
     private readonly ExampleTokenCounter _counter;
     private readonly DateTimeOffset _startedAt;
     private readonly HashSet<UInt128> _hashes = [];
     private readonly List<ExampleIssue> _issues = [];
+    private readonly SortedDictionary<string, long> _issueCounts = new(StringComparer.Ordinal);
     private NpgsqlConnection? _connection;
     private NpgsqlTransaction? _transaction;
-    private long _lines, _valid, _invalid, _duplicates, _tokens, _overLimit, _issueCount;
+    private int _slot = -1;
+    private long _lines, _valid, _invalid, _duplicates, _tokens, _overLimit;
+    private long _blankFrom, _blankCount; // blank lines not yet followed by an example: errors only if one follows
     private bool _finished;
 
-    private UploadSession(NpgsqlDataSource db, Guid organizationId, Guid uploadId, UploadOptions options, BaseModel model, TokenizerCache tokenizers, DateTimeOffset startedAt)
+    private UploadSession(Guid organizationId, Guid uploadId, UploadOptions options, UploadSettings settings, BaseModel model, TokenizerCache tokenizers, DateTimeOffset startedAt)
     {
-        _db = db;
         _organizationId = organizationId;
         UploadId = uploadId;
         _options = options;
+        _settings = settings;
         _model = model;
         _counter = ExampleTokenCounter.For(model, tokenizers);
         _startedAt = startedAt;
@@ -46,58 +60,124 @@ public sealed class UploadSession : IAsyncDisposable
 
     public Guid UploadId { get; }
 
-    public static async Task<UploadSession> StartAsync(NpgsqlDataSource db, BaseModelCatalog models, TokenizerCache tokenizers,
-        Guid organizationId, Guid uploadId, UploadOptions options, DateTimeOffset now, CancellationToken cancellationToken = default)
+    public DateTimeOffset StartedAt => _startedAt;
+
+    /// <summary>
+    /// Opens the upload: a connection of the upload pool, one of the organization's upload slots, the
+    /// transaction and its staging table. Refused (409) when the organization already runs its maximum
+    /// of uploads or the silo's upload pool has no free connection.
+    /// </summary>
+    public static async Task<UploadSession> StartAsync(NpgsqlDataSource uploads, BaseModelCatalog models, TokenizerCache tokenizers,
+        Guid organizationId, Guid uploadId, UploadOptions options, UploadSettings settings, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        var session = new UploadSession(db, organizationId, uploadId, options, models.Get(options.BaseModel), tokenizers, now);
-        if (!options.DryRun)
+        var session = new UploadSession(organizationId, uploadId, options, settings, models.Get(options.BaseModel), tokenizers, now);
+        try
         {
-            session._connection = await db.OpenConnectionAsync(cancellationToken);
+            try
+            {
+                session._connection = await uploads.OpenConnectionAsync(cancellationToken);
+            }
+            catch (NpgsqlException e) when (e.InnerException is TimeoutException)
+            {
+                throw new ProblemException(ProblemKind.Conflict, "Upload capacity in use",
+                    $"Every connection of this silo's upload pool ({settings.MaxConnections}) is busy with other uploads; retry in a minute.",
+                    extensions: new Dictionary<string, string> { ["retryAfterSeconds"] = "60" });
+            }
+            session._slot = await TakeSlotAsync(session._connection, organizationId, settings.MaxConcurrentPerOrganization, cancellationToken);
+            if (session._slot < 0)
+            {
+                throw new ProblemException(ProblemKind.Conflict, "Too many uploads in progress",
+                    $"This organization already runs {settings.MaxConcurrentPerOrganization} uploads, its maximum at once; wait for one to finish.",
+                    field: null,
+                    new Dictionary<string, string>
+                    {
+                        ["limit"] = "maxConcurrentUploads",
+                        ["maxConcurrentUploads"] = settings.MaxConcurrentPerOrganization.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    });
+            }
             session._transaction = await session._connection.BeginTransactionAsync(cancellationToken);
-            await session._connection.ExecuteAsync(new CommandDefinition("""
-                CREATE TEMP TABLE upload_staging (
-                    line bigint NOT NULL, id uuid NOT NULL, messages jsonb NOT NULL, tools jsonb, functions jsonb,
-                    parallel_tool_calls boolean, content_hash bytea NOT NULL) ON COMMIT DROP
-                """, transaction: session._transaction, cancellationToken: cancellationToken));
+            await ExampleRows.CreateStagingAsync(session._connection, session._transaction, cancellationToken);
+            return session;
         }
-        return session;
+        catch
+        {
+            await session.DisposeAsync();
+            throw;
+        }
     }
 
-    /// <summary>Checks, counts and stages one chunk of whole lines; answers every issue in it.</summary>
+    /// <summary>Whether the upload has passed its overall deadline (however steadily it trickles in).</summary>
+    public bool IsPastDeadline(DateTimeOffset now) => now - _startedAt > _settings.Deadline;
+
+    /// <summary>Checks, counts and stages one chunk of whole lines; answers the issues in it (at most <see cref="UploadSettings.MaxReportedIssues"/>).</summary>
     public async Task<UploadChunkResult> AppendAsync(UploadChunk chunk, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        var lines = SplitLines(chunk.Data);
+        var chunkIssues = new List<ExampleIssue>();
+        if (chunk.LineTooLong)
+        {
+            // The API dropped this line's bytes at the cap instead of buffering them.
+            ResolveBlankLines(chunkIssues);
+            _lines++;
+            _invalid++;
+            Remember(LineTooLong(chunk.FirstLine), chunkIssues);
+            return new UploadChunkResult(1, 0, chunkIssues);
+        }
+        var data = chunk.Data.AsMemory();
+        if (chunk.FirstLine == 1 && data.Span.StartsWith(Bom))
+        {
+            data = data[Bom.Length..]; // editors write one; it is not part of the first line
+        }
+        var lines = SplitLines(data.Span);
         var results = new CheckedExample?[lines.Count];
         var lineIssues = new List<ExampleIssue>?[lines.Count];
+        var maxLine = _settings.MaxLineBytes;
         // CPU-bound: parse, validate, canonicalize, hash and tokenize every line on all cores.
         await Task.Run(() => Parallel.For(0, lines.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
         {
             var (start, length) = lines[i];
-            var span = chunk.Data.AsSpan(start, length);
+            var span = data.Span.Slice(start, length);
             if (span.Trim(" \t\r"u8).IsEmpty)
             {
-                return; // blank lines (a trailing newline) are not examples
+                return; // blank: decided below, in order
             }
             var issues = new List<ExampleIssue>(0);
-            results[i] = CheckedExample.Check(span, chunk.FirstLine + i, issues, _counter);
+            if (length > maxLine)
+            {
+                issues.Add(LineTooLong(chunk.FirstLine + i));
+            }
+            else
+            {
+                results[i] = CheckedExample.Check(span, chunk.FirstLine + i, issues, _counter);
+            }
             lineIssues[i] = issues;
         }), cancellationToken);
 
-        var chunkIssues = new List<ExampleIssue>();
-        var staged = new List<(long Line, CheckedExample Example)>(lines.Count);
+        var staged = new List<ExampleRows.StagedExample>(lines.Count);
         for (var i = 0; i < lines.Count; i++)
         {
             var line = chunk.FirstLine + i;
             if (lineIssues[i] is not { } issues)
             {
+                if (_blankCount++ == 0)
+                {
+                    _blankFrom = line;
+                }
                 continue;
             }
+            ResolveBlankLines(chunkIssues);
             _lines++;
             if (results[i] is not { } example)
             {
                 _invalid++;
-                chunkIssues.AddRange(issues);
+                foreach (var issue in issues.Take(MaxIssuesPerLine))
+                {
+                    Remember(issue, chunkIssues);
+                }
+                if (issues.Count > MaxIssuesPerLine)
+                {
+                    Remember(new ExampleIssue(line, "$", "too_many_issues", $"Line {line} has {issues.Count} issues; only the first {MaxIssuesPerLine} are counted."), chunkIssues);
+                }
                 continue;
             }
             _valid++;
@@ -105,154 +185,191 @@ public sealed class UploadSession : IAsyncDisposable
             if (_model.MaxTrainingExampleTokens is { } limit && example.Tokens > limit)
             {
                 _overLimit++;
-                chunkIssues.Add(new ExampleIssue(line, "$", "over_token_limit",
-                    $"About {example.Tokens} tokens, over {_model.Id}'s training-example limit of {limit}; the provider truncates it.", IssueSeverity.Warning));
+                Remember(new ExampleIssue(line, "$", "over_token_limit",
+                    $"About {example.Tokens} tokens, over {_model.Id}'s training-example limit of {limit}; the provider truncates it.", IssueSeverity.Warning), chunkIssues);
             }
             if (!_hashes.Add(Key(example.ContentHash)))
             {
                 _duplicates++;
-                chunkIssues.Add(new ExampleIssue(line, "$", "duplicate", "An identical example appears earlier in this file; it is stored once.", IssueSeverity.Duplicate));
+                Remember(new ExampleIssue(line, "$", "duplicate", "An identical example appears earlier in this file; it is stored once.", IssueSeverity.Duplicate), chunkIssues);
                 continue;
             }
-            staged.Add((line, example));
+            staged.Add(new ExampleRows.StagedExample(line, Guid.CreateVersion7(_startedAt), example));
         }
-        if (_connection is not null && staged.Count > 0)
+        if (staged.Count > 0)
         {
-            await StageAsync(staged, cancellationToken);
+            await ExampleRows.StageAsync(Connection(), staged, cancellationToken);
         }
-        Remember(chunkIssues);
         return new UploadChunkResult(lines.Count, staged.Count, chunkIssues);
     }
 
-    /// <summary>Finishes the upload: reports duplicates of stored examples and stores, or stores nothing.</summary>
+    /// <summary>
+    /// Finishes the upload: reports duplicates of stored examples and stores (or, for a dry run, finds
+    /// out exactly what would be stored and stores nothing). A file without any example is refused.
+    /// </summary>
     public async Task<UploadReport> CompleteAsync(Func<int, ProblemException?> checkLimit, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
-        if (_options.DryRun || _connection is null)
+        var connection = Connection();
+        if (_lines == 0)
         {
-            return await FinishAsync(stored: false, 0, "Dry run: checked and counted, nothing stored.");
+            await DisposeAsync();
+            throw new ProblemException(ProblemKind.Validation, "Empty upload",
+                "The file holds no examples: it is empty or holds only blank lines. Send one JSON object per line.", "body");
         }
         if (_options.Mode == UploadMode.AllOrNothing && _invalid > 0)
         {
             return await FinishAsync(stored: false, 0, $"{_invalid} invalid lines; all-or-nothing upload, so nothing was stored.");
         }
-        await ExampleRows.LockAsync(_connection, _organizationId, cancellationToken);
-        var duplicateLines = (await _connection.QueryAsync<long>(new CommandDefinition("""
-            SELECT s.line FROM upload_staging s
-            WHERE EXISTS (SELECT 1 FROM training_examples t WHERE t.organization_id = @organizationId AND t.content_hash = s.content_hash)
-            ORDER BY s.line
-            """, new { organizationId = _organizationId }, _transaction, cancellationToken: cancellationToken))).ToList();
+        await ExampleRows.LockAsync(connection, _organizationId, cancellationToken);
+        var duplicateLines = await ExampleRows.StagedDuplicatesAsync(connection, _transaction!, _organizationId, cancellationToken);
         _duplicates += duplicateLines.Count;
-        Remember(duplicateLines.Select(l => new ExampleIssue(l, "$", "duplicate", "An identical example is already stored; it is not stored twice.", IssueSeverity.Duplicate)).ToList());
+        foreach (var l in duplicateLines)
+        {
+            Remember(new ExampleIssue(l, "$", "duplicate", "An identical example is already stored; it is not stored twice.", IssueSeverity.Duplicate), null);
+        }
         var toStore = (int)(_valid - _duplicates);
-        var current = await ExampleRows.CountAsync(_connection, _organizationId, _transaction, cancellationToken);
+        var current = await ExampleRows.CountAsync(connection, _organizationId, _transaction, cancellationToken);
         if (toStore > 0 && checkLimit(current + toStore) is { } problem)
         {
-            await FinishAsync(stored: false, 0, problem.Message);
+            await DisposeAsync();
             throw problem;
         }
-        int stored;
+        int inserted;
         try
         {
-            stored = await _connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO training_examples (id, organization_id, agent_id, messages, tools, functions, parallel_tool_calls, content_hash,
-                                               source, upload_id, tags, created_at, updated_at)
-                SELECT s.id, @organizationId, @agentId, s.messages, s.tools, s.functions, s.parallel_tool_calls, s.content_hash,
-                       'upload', @uploadId, @tags, @at, @at
-                FROM upload_staging s
-                WHERE NOT EXISTS (SELECT 1 FROM training_examples t WHERE t.organization_id = @organizationId AND t.content_hash = s.content_hash)
-                """,
-                new { organizationId = _organizationId, agentId = _options.AgentId, uploadId = UploadId, tags = (_options.Tags ?? []).ToArray(), at = _startedAt },
-                _transaction, commandTimeout: 600, cancellationToken: cancellationToken));
+            inserted = await ExampleRows.InsertStagedAsync(connection, _transaction!, _organizationId, UploadId, _options.AgentId,
+                _options.Tags ?? [], _startedAt, cancellationToken);
         }
         catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
-            await FinishAsync(stored: false, 0, "Unknown agent.");
+            await DisposeAsync();
             throw ProblemException.Invalid("agentId", $"Agent '{_options.AgentId}' does not belong to this organization.");
         }
-        await _transaction!.CommitAsync(cancellationToken);
-        return await FinishAsync(stored: true, stored, $"{stored} examples stored; {_invalid} invalid lines and {_duplicates} duplicates were not.");
-    }
-
-    private async Task StageAsync(List<(long Line, CheckedExample Example)> staged, CancellationToken cancellationToken)
-    {
-        await using var importer = await _connection!.BeginBinaryImportAsync(
-            "COPY upload_staging (line, id, messages, tools, functions, parallel_tool_calls, content_hash) FROM STDIN (FORMAT BINARY)", cancellationToken);
-        foreach (var (line, example) in staged)
+        if (_options.DryRun)
         {
-            await importer.StartRowAsync(cancellationToken);
-            await importer.WriteAsync(line, NpgsqlDbType.Bigint, cancellationToken);
-            await importer.WriteAsync(Guid.CreateVersion7(_startedAt), NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(example.Messages, NpgsqlDbType.Jsonb, cancellationToken);
-            await WriteTextAsync(importer, example.Tools, cancellationToken);
-            await WriteTextAsync(importer, example.Functions, cancellationToken);
-            if (example.ParallelToolCalls is { } parallel)
-            {
-                await importer.WriteAsync(parallel, NpgsqlDbType.Boolean, cancellationToken);
-            }
-            else
-            {
-                await importer.WriteNullAsync(cancellationToken);
-            }
-            await importer.WriteAsync(example.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
+            return await FinishAsync(stored: false, inserted,
+                $"Dry run: {inserted} new examples would be stored; nothing was stored.");
         }
-        await importer.CompleteAsync(cancellationToken);
+        await _transaction!.CommitAsync(cancellationToken);
+        return await FinishAsync(stored: true, inserted, $"{inserted} examples stored; {_invalid} invalid lines and {_duplicates} duplicates were not.");
     }
 
-    private static Task WriteTextAsync(NpgsqlBinaryImporter importer, string? json, CancellationToken cancellationToken) =>
-        json is null ? importer.WriteNullAsync(cancellationToken) : importer.WriteAsync(json, NpgsqlDbType.Jsonb, cancellationToken);
+    private NpgsqlConnection Connection() =>
+        _connection ?? throw new ObjectDisposedException(nameof(UploadSession));
 
-    private async Task<UploadReport> FinishAsync(bool stored, int storedCount, string summary)
+    private ExampleIssue LineTooLong(long line) =>
+        new(line, "$", "line_too_long",
+            $"Line {line} is longer than {_settings.MaxLineBytes} bytes (Uploads:MaxLineBytes), far beyond any training example; it was not read.");
+
+    /// <summary>Blank lines followed by an example are errors, each reported with its number.</summary>
+    private void ResolveBlankLines(List<ExampleIssue> chunkIssues)
     {
-        var report = new UploadReport(UploadId, stored, _lines, _valid, _invalid, _duplicates, storedCount, _tokens, _counter.Approximate,
-            _overLimit, _issues.ToList(), _issueCount > _issues.Count,
+        for (var n = 0L; n < _blankCount; n++)
+        {
+            var line = _blankFrom + n;
+            _lines++;
+            _invalid++;
+            Remember(new ExampleIssue(line, "$", "blank_line", $"Line {line} is blank; a JSONL file holds one example on every line."), chunkIssues);
+        }
+        _blankCount = 0;
+    }
+
+    private async Task<UploadReport> FinishAsync(bool stored, int newExamples, string summary)
+    {
+        var report = new UploadReport(UploadId, stored, _lines, _valid, _invalid, _duplicates, stored ? newExamples : 0, _tokens, _counter.Approximate,
+            _overLimit, _issues.ToList(), _issues.Count < _issueCounts.Values.Sum(),
             $"{_lines} lines: {_valid} valid, {_invalid} invalid, {_duplicates} duplicates. {summary}"
-            + (_counter.Approximate ? $" Token counts are approximate: {_model.Id} has no exact tokenizer here." : ""));
+            + (_counter.Approximate ? $" Token counts are approximate: {_model.Id} has no exact tokenizer here." : ""),
+            new Dictionary<string, long>(_issueCounts, StringComparer.Ordinal),
+            _options.DryRun,
+            newExamples);
         await DisposeAsync();
         return report;
     }
 
-    private void Remember(List<ExampleIssue> issues)
+    /// <summary>Counts every issue by code; keeps the first ones for the upload's answer and the chunk's.</summary>
+    private void Remember(ExampleIssue issue, List<ExampleIssue>? chunkIssues)
     {
-        _issueCount += issues.Count;
-        foreach (var issue in issues.Take(MaxReportedIssues - _issues.Count))
+        _issueCounts[issue.Code] = _issueCounts.GetValueOrDefault(issue.Code) + 1;
+        if (_issues.Count < _settings.MaxReportedIssues)
         {
             _issues.Add(issue);
+        }
+        if (chunkIssues is not null && chunkIssues.Count < _settings.MaxReportedIssues)
+        {
+            chunkIssues.Add(issue);
         }
     }
 
     private static UInt128 Key(byte[] hash) => BitConverter.ToUInt128(hash, 0);
 
     /// <summary>(start, length) of each line of a chunk, without its '\n'.</summary>
-    private static List<(int Start, int Length)> SplitLines(byte[] data)
+    private static List<(int Start, int Length)> SplitLines(ReadOnlySpan<byte> data)
     {
         var lines = new List<(int, int)>();
         var start = 0;
         while (start < data.Length)
         {
-            var end = Array.IndexOf(data, (byte)'\n', start);
+            var end = data[start..].IndexOf((byte)'\n');
             if (end < 0)
             {
                 lines.Add((start, data.Length - start));
                 break;
             }
-            lines.Add((start, end - start));
-            start = end + 1;
+            lines.Add((start, end));
+            start += end + 1;
         }
         return lines;
     }
 
+    /// <summary>One of the organization's upload slots as a session-level advisory lock; -1 when all are taken.</summary>
+    private static async Task<int> TakeSlotAsync(NpgsqlConnection connection, Guid organizationId, int slots, CancellationToken cancellationToken)
+    {
+        for (var slot = 0; slot < slots; slot++)
+        {
+            if (await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+                "SELECT pg_try_advisory_lock(hashtext(@key), @slot)", new { key = SlotKey(organizationId), slot }, cancellationToken: cancellationToken)))
+            {
+                return slot;
+            }
+        }
+        return -1;
+    }
+
+    private static string SlotKey(Guid organizationId) => $"uploads:{organizationId}";
+
     public async ValueTask DisposeAsync()
     {
         _finished = true;
-        // Disposing an uncommitted transaction rolls it back; closing the session drops the temp table.
+        // Disposing an uncommitted transaction rolls it back (and drops the temp table).
         if (_transaction is not null)
         {
-            await _transaction.DisposeAsync();
+            try
+            {
+                await _transaction.DisposeAsync();
+            }
+            catch (NpgsqlException)
+            {
+                // the connection is gone, and the server rolled back with it
+            }
             _transaction = null;
         }
         if (_connection is not null)
         {
+            if (_slot >= 0)
+            {
+                try
+                {
+                    // Pooled connections keep session locks until reused, so release the slot now.
+                    await _connection.ExecuteAsync("SELECT pg_advisory_unlock(hashtext(@key), @slot)", new { key = SlotKey(_organizationId), slot = _slot });
+                }
+                catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+                {
+                    // a broken connection: the server released its locks when it ended the session
+                }
+                _slot = -1;
+            }
             await _connection.DisposeAsync();
             _connection = null;
         }

@@ -11,6 +11,7 @@ using ObjectaLabs.Orleans.Providers.Accounts;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Silo.Database;
 using ObjectaLabs.Orleans.Tokens;
+using ObjectaLabs.Orleans.Uploads;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -115,6 +116,8 @@ public static class SiloHostBuilder
             return catalog;
         });
         services.AddSingleton<TokenizerCache>();
+        services.AddOptions<UploadSettings>().BindConfiguration(UploadSettings.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new UploadDataSource(connectionString, sp.GetRequiredService<IOptions<UploadSettings>>()));
         services.AddSingleton<ExampleRows>();
         services.AddSingleton<ConversationRows>();
         services.AddSingleton<ConversationImporter>();

@@ -51,7 +51,7 @@ public sealed class ExampleValidatorTests
         """.ReplaceLineEndings(""));
 
     [Fact]
-    public void Upload_rejects_line_that_is_not_json() => ShouldFail("""{"messages": [""", "$", "invalid_json");
+    public void Upload_rejects_line_that_is_not_json() => ShouldFail("""{"messages": [""", "$.messages", "invalid_json");
 
     [Theory]
     [InlineData("""[{"role":"user","content":"Hi"}]""")]
@@ -152,7 +152,7 @@ public sealed class ExampleValidatorTests
 
     [Fact]
     public void Upload_rejects_a_key_given_twice() =>
-        ShouldFail("""{"messages":[{"role":"user","content":"Hi","content":"Ho"},{"role":"assistant","content":"Hello"}]}""", "$", "duplicate_key");
+        ShouldFail("""{"messages":[{"role":"user","content":"Hi","content":"Ho"},{"role":"assistant","content":"Hello"}]}""", "$.messages[0].content", "duplicate_key");
 
     [Fact]
     public void Content_hash_is_the_hash_of_the_canonical_example_that_is_stored_and_exported()

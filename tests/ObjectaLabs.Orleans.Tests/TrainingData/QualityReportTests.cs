@@ -18,7 +18,7 @@ public sealed class QualityReportTests(TrainingDataFixture f) : IClassFixture<Tr
         // Cookbook accounting: 3 per message + role + content, plus 3 priming.
         var e1 = TrainingDataFixture.Row("""{"messages":[{"role":"user","content":"hello world"},{"role":"assistant","content":"Hello, world!"}]}""", tags: ["greeting"]);      // 3+6+8 = 17
         var e2 = TrainingDataFixture.Row("""{"messages":[{"role":"system","content":"hello world"},{"role":"user","content":"hello world"},{"role":"assistant","content":"Hello, world!"}]}""", tags: ["greeting"], validated: true); // 3+6+6+8 = 23
-        var e3 = TrainingDataFixture.Row("""{"messages":[{"role":"user","content":"hello world"},{"role":"assistant","content":"Hello, world!","weight":0}]}""", tags: ["other"]); // 17, same text as e1
+        var e3 = TrainingDataFixture.Row("""{"messages":[{"role":"user","content":"hello world"},{"role":"assistant","content":"Hello, world!","weight":1}]}""", tags: ["other"]); // 17, same text as e1
         var e4 = TrainingDataFixture.Row("""{"messages":[{"role":"system","content":"hello world"},{"role":"assistant","content":"Hello, world!"}]}""");      // 17, no user
         await f.Examples.StoreAsync(org, [e1, e2, e3, e4], ExampleLimits.None);
 

@@ -6,6 +6,7 @@ using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Tokens;
+using ObjectaLabs.Orleans.Uploads;
 
 namespace ObjectaLabs.Orleans.Tests.TrainingData;
 
@@ -19,6 +20,8 @@ public sealed class TrainingDataFixture : IAsyncLifetime
     public ExampleRows Examples { get; private set; } = null!;
     public ConversationRows Conversations { get; private set; } = null!;
     public ConversationImporter Importer { get; private set; } = null!;
+    /// <summary>The upload pool as the silo builds it (bounded, with the server-side idle-transaction limit).</summary>
+    public UploadDataSource Uploads { get; private set; } = null!;
     public static BaseModelCatalog Models { get; } = BaseModelCatalog.Load(DataFile.DefaultPath("models.json"));
     public static TokenizerCache Tokenizers { get; } = new();
 
@@ -28,9 +31,14 @@ public sealed class TrainingDataFixture : IAsyncLifetime
         Examples = new ExampleRows(Database.DataSource);
         Conversations = new ConversationRows(Database.DataSource);
         Importer = new ConversationImporter(Conversations, Examples);
+        Uploads = new UploadDataSource(Database.ConnectionString, Microsoft.Extensions.Options.Options.Create(new UploadSettings()));
     }
 
-    public async Task DisposeAsync() => await Database.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Uploads.DisposeAsync();
+        await Database.DisposeAsync();
+    }
 
     public QualityAnalyzer Analyzer { get; } = new(Tokenizers);
 

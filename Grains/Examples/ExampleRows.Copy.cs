@@ -3,20 +3,20 @@ using NpgsqlTypes;
 
 namespace ObjectaLabs.Orleans.Examples;
 
-/// <summary>Binary COPY of example rows straight into <c>training_examples</c>.</summary>
-public static class ExampleCopy
+public sealed partial class ExampleRows
 {
-    public const string Command = """
+    /// <summary>Binary COPY of example rows straight into <c>training_examples</c>.</summary>
+    public const string CopyCommand = """
         COPY training_examples (id, organization_id, agent_id, messages, tools, functions, parallel_tool_calls, content_hash,
             source, upload_id, conversation_id, conversation_part, tags, notes, is_validated, validated_by, validated_at,
             quality_score, created_at, updated_at)
         FROM STDIN (FORMAT BINARY)
         """;
 
-    public static async Task<int> WriteAsync(NpgsqlConnection connection, Guid organizationId, IEnumerable<NewExampleRow> rows, CancellationToken cancellationToken = default)
+    public static async Task<int> CopyAsync(NpgsqlConnection connection, Guid organizationId, IEnumerable<NewExampleRow> rows, CancellationToken cancellationToken = default)
     {
         var count = 0;
-        await using var importer = await connection.BeginBinaryImportAsync(Command, cancellationToken);
+        await using var importer = await connection.BeginBinaryImportAsync(CopyCommand, cancellationToken);
         foreach (var row in rows)
         {
             await importer.StartRowAsync(cancellationToken);
