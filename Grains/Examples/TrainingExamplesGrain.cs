@@ -1,5 +1,5 @@
-using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Quality;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
-using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Tokens;
 
 namespace ObjectaLabs.Orleans.Quality;

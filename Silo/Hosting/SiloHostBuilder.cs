@@ -1,10 +1,10 @@
 using Microsoft.Extensions.Options;
 using Npgsql;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Export;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Providers.Accounts;

@@ -4,9 +4,9 @@ using Dapper;
 using Microsoft.ML.Tokenizers;
 using ObjectaLabs.Orleans.Bench.Data;
 using ObjectaLabs.Orleans.Bench.Postgres;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Uploads;
 

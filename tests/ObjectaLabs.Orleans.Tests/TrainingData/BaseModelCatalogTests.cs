@@ -1,5 +1,5 @@
-using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 
 namespace ObjectaLabs.Orleans.Tests.TrainingData;

@@ -1,8 +1,8 @@
 using Dapper;
+using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Conversations;
 using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
-using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Tokens;
