@@ -11,10 +11,14 @@ public static partial class PersonalDataScanner
 {
     public readonly record struct Match(PersonalDataKind Kind, int Index, int Length);
 
-    [GeneratedRegex(@"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", RegexOptions.CultureInvariant)]
-    private static partial Regex Email();
+    // The automaton engine: scanning is linear in the text's length whatever it holds. A backtracking engine
+    // retries every start of a long run of address characters with no '@' (quadratic on crafted text).
+    private static readonly Regex Email = new(
+        @"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+        RegexOptions.CultureInvariant | RegexOptions.NonBacktracking);
 
-    // Digit runs with the separators people type inside numbers (space, dot, dash, parentheses).
+    // Digit runs with the separators people type inside numbers (space, dot, dash, parentheses). The run is
+    // bounded ({6,24}) and the look-arounds are one character each, so each start costs a bounded amount.
     [GeneratedRegex(@"(?<![\w+])\+?\(?\d[\d\s().-]{6,24}\d(?!\w)", RegexOptions.CultureInvariant)]
     private static partial Regex NumberRun();
 
@@ -24,13 +28,19 @@ public static partial class PersonalDataScanner
     public static List<Match> Scan(string text)
     {
         var found = new List<Match>();
-        foreach (System.Text.RegularExpressions.Match m in Email().Matches(text))
+        foreach (System.Text.RegularExpressions.Match m in Email.Matches(text))
         {
             found.Add(new Match(PersonalDataKind.Email, m.Index, m.Length));
         }
+        var emails = found.Count;
+        var nextEmail = 0; // both lists come in text order: one pass finds the overlaps
         foreach (System.Text.RegularExpressions.Match m in NumberRun().Matches(text))
         {
-            if (found.Any(f => m.Index < f.Index + f.Length && f.Index < m.Index + m.Length))
+            while (nextEmail < emails && found[nextEmail].Index + found[nextEmail].Length <= m.Index)
+            {
+                nextEmail++;
+            }
+            if (nextEmail < emails && found[nextEmail].Index < m.Index + m.Length)
             {
                 continue;
             }

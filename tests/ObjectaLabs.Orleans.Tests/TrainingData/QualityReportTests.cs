@@ -149,4 +149,29 @@ public sealed class QualityReportTests(TrainingDataFixture f) : IClassFixture<Tr
     [InlineData("Version 1.2.3 costs $19.99")]
     public void Scanner_leaves_order_numbers_timestamps_and_luhn_failures_alone(string text) =>
         PersonalDataScanner.Scan(text).Should().BeEmpty();
+
+    [Fact]
+    public void Scanner_handles_crafted_runs_and_finds_what_surrounds_them()
+    {
+        // Inputs that make a backtracking engine retry every start: long address-character runs with no '@',
+        // many '@'s with no top-level domain, and dotted labels that never end in letters.
+        var noAt = new string('a', 200_000);
+        var noDomain = string.Concat(Enumerable.Repeat("a@b", 50_000));
+        var dotted = "x@" + string.Concat(Enumerable.Repeat("a1.", 60_000)) + "1";
+        var text = $"mail ann@example.com {noAt} {noDomain} {dotted} or call +44 20 7946 0958";
+
+        var found = PersonalDataScanner.Scan(text);
+
+        found.Select(m => m.Kind).Should().Equal(PersonalDataKind.Email, PersonalDataKind.Phone);
+        text.Substring(found[0].Index, found[0].Length).Should().Be("ann@example.com");
+        text.Substring(found[1].Index, found[1].Length).Should().Be("+44 20 7946 0958");
+    }
+
+    [Fact]
+    public void A_number_inside_an_address_is_not_also_a_phone_and_numbers_after_addresses_still_count()
+    {
+        var found = PersonalDataScanner.Scan("a 0207946095812@example.com b c@d.io then 020 7946 0958");
+
+        found.Select(m => m.Kind).Should().Equal(PersonalDataKind.Email, PersonalDataKind.Email, PersonalDataKind.Phone);
+    }
 }
