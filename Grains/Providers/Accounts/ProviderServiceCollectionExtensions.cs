@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using ObjectaLabs.Orleans.Providers.OpenAi;
+using ObjectaLabs.Orleans.Providers.Sandbox;
 using ObjectaLabs.Orleans.Providers.Together;
 
 namespace ObjectaLabs.Orleans.Providers.Accounts;
@@ -40,6 +41,7 @@ public static class ProviderServiceCollectionExtensions
         services.AddTogetherClient();
         services.AddSingleton<TogetherProvider>();
         services.AddSingleton<IFineTuningProvider>(sp => sp.GetRequiredService<TogetherProvider>());
+        services.AddSandboxProvider(configuration);
         return services;
     }
 
