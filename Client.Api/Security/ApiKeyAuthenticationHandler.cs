@@ -10,7 +10,9 @@ namespace ObjectaLabs.Orleans.Api.Security;
 
 /// <summary>
 /// Reads an API key from <c>Authorization: Bearer</c>, <c>X-Api-Key</c>, or HTTP Basic (the password;
-/// this is what a browser sends for the dashboard) and turns it into claims.
+/// this is what a browser sends for the dashboard) and turns it into claims. Basic counts only under
+/// <c>/dashboard</c>: a browser replays cached Basic credentials on any request to the host, so a cross-site
+/// form must not be able to reach the API with them.
 /// </summary>
 public sealed class ApiKeyAuthenticationHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -57,7 +59,9 @@ public sealed class ApiKeyAuthenticationHandler(
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
-        Response.Headers.WWWAuthenticate = "Bearer, Basic realm=\"ObjectaLabs\", charset=\"UTF-8\"";
+        Response.Headers.WWWAuthenticate = IsDashboard(Request)
+            ? "Bearer, Basic realm=\"ObjectaLabs\", charset=\"UTF-8\""
+            : "Bearer";
         await problems.WriteAsync(new ProblemDetailsContext
         {
             HttpContext = Context,
@@ -66,7 +70,9 @@ public sealed class ApiKeyAuthenticationHandler(
                 Status = StatusCodes.Status401Unauthorized,
                 Title = "Authentication required",
                 Detail = ReadKey(Request) is null
-                    ? "Send an API key as 'Authorization: Bearer <key>'."
+                    ? IsBasic(Request) && !IsDashboard(Request)
+                        ? "HTTP Basic is accepted only for the dashboard; send the API key as 'Authorization: Bearer <key>'."
+                        : "Send an API key as 'Authorization: Bearer <key>'."
                     : "The API key is not valid or has been revoked.",
             },
         });
@@ -87,6 +93,12 @@ public sealed class ApiKeyAuthenticationHandler(
         });
     }
 
+    private static bool IsDashboard(HttpRequest request) => request.Path.StartsWithSegments("/dashboard");
+
+    private static bool IsBasic(HttpRequest request) =>
+        AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var auth)
+        && auth.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase);
+
     private static string? ReadKey(HttpRequest request)
     {
         if (request.Headers.TryGetValue("X-Api-Key", out var header) && header.Count == 1 && !string.IsNullOrWhiteSpace(header[0]))
@@ -101,7 +113,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return auth.Parameter.Trim();
         }
-        if (auth.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        if (auth.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) && IsDashboard(request))
         {
             try
             {

@@ -62,6 +62,31 @@ public sealed class PlatformSurfaceTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task HTTP_Basic_counts_only_under_the_dashboard_so_cached_browser_credentials_cannot_reach_the_API()
+    {
+        var (orgId, orgKey) = await fixture.CreateOrganizationAsync();
+        using var basicAdmin = fixture.Client();
+        basicAdmin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes("operator:" + fixture.AdminKey)));
+        using var basicOrg = fixture.Client();
+        basicOrg.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(Encoding.UTF8.GetBytes("x:" + orgKey)));
+        using var bearerOrg = fixture.Client(orgKey);
+
+        var platformRoute = await basicAdmin.GetAsync("/v1/organizations");
+        var orgRoute = await basicOrg.GetAsync($"/v1/organizations/{orgId}");
+        var sameWithBearer = await bearerOrg.GetAsync($"/v1/organizations/{orgId}");
+        var dashboard = await basicAdmin.GetAsync("/dashboard/");
+
+        platformRoute.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        platformRoute.Headers.WwwAuthenticate.ToString().Should().NotContain("Basic", "outside the dashboard a browser must not be invited to send Basic");
+        (await platformRoute.Content.ReadAsStringAsync()).Should().Contain("only for the dashboard");
+        orgRoute.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        sameWithBearer.StatusCode.Should().Be(HttpStatusCode.OK);
+        dashboard.StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Each_key_is_rate_limited_with_a_429_and_Retry_After()
     {
         var tight = await fixture.StartApiAsync(new Dictionary<string, string?>
