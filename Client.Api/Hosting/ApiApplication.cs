@@ -59,6 +59,14 @@ public static class ApiApplication
         {
             c.ProblemDetails.Instance ??= $"{c.HttpContext.Request.Method} {c.HttpContext.Request.Path}";
             c.ProblemDetails.Extensions["traceId"] = Activity.Current?.Id ?? c.HttpContext.TraceIdentifier;
+            if (c.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && c.ProblemDetails.Detail is null)
+            {
+                // The framework refuses a JSON route's other media types without saying which it takes.
+                var sent = c.HttpContext.Request.ContentType;
+                c.ProblemDetails.Detail = BindingMessages.UnsupportedMediaType(sent);
+                c.ProblemDetails.Extensions["field"] = "content-type";
+                c.ProblemDetails.Extensions["accepted"] = new[] { "application/json" };
+            }
         });
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         // Body-binding failures throw, so the exception handler can name the JSON path and line.

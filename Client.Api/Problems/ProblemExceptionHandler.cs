@@ -93,6 +93,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 }
                 break;
             default:
+                if (BindingMessages.Translate(b.Message) is var (title, detail, boundField))
+                {
+                    details.Title = title;
+                    details.Detail = detail;
+                    if (boundField is not null)
+                    {
+                        details.Extensions["field"] = boundField;
+                    }
+                    break;
+                }
                 details.Title = b.StatusCode switch
                 {
                     StatusCodes.Status413PayloadTooLarge => "Request body too large",

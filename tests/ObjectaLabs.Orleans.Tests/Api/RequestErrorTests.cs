@@ -65,8 +65,38 @@ public sealed class RequestErrorTests(ApiFixture fixture)
         var empty = await client.PostAsync($"/v1/organizations/{id}/agents", Json(""));
         var text = await client.PostAsync($"/v1/organizations/{id}/agents", new StringContent("{\"name\":\"x\"}", Encoding.UTF8, "text/plain"));
 
-        await empty.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
-        await text.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        var emptyProblem = await empty.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var textProblem = await text.ShouldBeProblemAsync(HttpStatusCode.UnsupportedMediaType);
+        emptyProblem.GetProperty("detail").GetString().Should().Contain("request body is empty").And.NotContain("Implicit body");
+        emptyProblem.GetProperty("field").GetString().Should().Be("$");
+        textProblem.GetProperty("detail").GetString().Should().Contain("application/json").And.Contain("text/plain");
+    }
+
+    [Theory]
+    [InlineData("examples?limit=abc", "limit", "whole number")]
+    [InlineData("examples?agentId=not-a-uuid", "agentId", "UUID")]
+    [InlineData("examples/split?validationRatio=lots", "validationRatio", "a number")]
+    [InlineData("examples/quality?validatedOnly=maybe", "validatedOnly", "true or false")]
+    public async Task A_query_parameter_of_the_wrong_type_is_named_in_our_words(string route, string parameter, string expected)
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var problem = await (await client.GetAsync($"/v1/organizations/{id}/{route}")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        problem.GetProperty("field").GetString().Should().Be(parameter);
+        problem.GetProperty("detail").GetString().Should().Contain(expected).And.NotContain("Failed to bind");
+    }
+
+    [Fact]
+    public async Task A_query_parameter_of_the_right_type_is_accepted()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+
+        var response = await client.GetAsync($"/v1/organizations/{id}/examples?limit=5&agentId={Guid.NewGuid()}");
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     [Fact]
