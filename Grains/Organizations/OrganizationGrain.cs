@@ -3,6 +3,7 @@ using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Text;
 
 namespace ObjectaLabs.Orleans.Organizations;
 
@@ -38,22 +39,22 @@ public sealed class OrganizationGrain(
         var planDefinition = plans.Get(plan);
         var now = clock.GetUtcNow();
 
-        // The row goes first: if the grain state write then fails, the row is removed again so
-        // nothing half-made is left, and a retry with the same id starts clean.
+        // The row goes first (the one rule, see CommitAsync); if the state write then fails, the row is
+        // removed again so nothing half-made is left, and a retry with the same id starts clean.
         await rows.InsertOrganizationAsync(Id, cleanName, planDefinition.Name, now);
-        S.Exists = true;
-        S.Name = cleanName;
-        S.Plan = planDefinition.Name;
-        S.CreatedAt = now;
-        S.UpdatedAt = now;
-        var key = NewKey("Initial admin key", ApiKeyScope.Admin, now);
+        var next = S.Copy();
+        next.Exists = true;
+        next.Name = cleanName;
+        next.Plan = planDefinition.Name;
+        next.CreatedAt = now;
+        next.UpdatedAt = now;
+        var key = NewKey(next, "Initial admin key", ApiKeyScope.Admin, now);
         try
         {
-            await state.WriteStateAsync();
+            await CommitAsync(next);
         }
         catch
         {
-            state.State = new OrganizationState();
             await rows.DeleteOrganizationAsync(Id);
             throw;
         }
@@ -70,10 +71,11 @@ public sealed class OrganizationGrain(
     public async Task<OrganizationSnapshot> RenameAsync(string name)
     {
         RequireExists();
-        S.Name = RequireName(name, "name");
-        S.UpdatedAt = clock.GetUtcNow();
-        await SaveAsync();
-        await rows.UpdateOrganizationAsync(Id, S.Name, S.Plan, S.UpdatedAt);
+        var next = S.Copy();
+        next.Name = RequireName(name, "name");
+        next.UpdatedAt = clock.GetUtcNow();
+        await rows.UpdateOrganizationAsync(Id, next.Name, next.Plan, next.UpdatedAt);
+        await CommitAsync(next);
         return Snapshot();
     }
 
@@ -96,10 +98,11 @@ public sealed class OrganizationGrain(
             }
         }
         var from = S.Plan;
-        S.Plan = target.Name;
-        S.UpdatedAt = clock.GetUtcNow();
-        await SaveAsync();
-        await rows.UpdateOrganizationAsync(Id, S.Name, S.Plan, S.UpdatedAt);
+        var next = S.Copy();
+        next.Plan = target.Name;
+        next.UpdatedAt = clock.GetUtcNow();
+        await rows.UpdateOrganizationAsync(Id, next.Name, next.Plan, next.UpdatedAt);
+        await CommitAsync(next);
         logger.LogInformation("Organization {OrganizationId} moved from plan {From} to {To}", Id, from, target.Name);
         return Snapshot();
     }
@@ -127,8 +130,9 @@ public sealed class OrganizationGrain(
         };
         var id = Guid.CreateVersion7(now);
         await rows.UpsertAgentAsync(Id, id, agent);
-        S.Agents[id] = agent;
-        await SaveAsync();
+        var next = S.Copy();
+        next.Agents[id] = agent;
+        await CommitAsync(next);
         return ToInfo(id, agent);
     }
 
@@ -144,8 +148,9 @@ public sealed class OrganizationGrain(
             UpdatedAt = clock.GetUtcNow(),
         };
         await rows.UpsertAgentAsync(Id, agentId, updated);
-        S.Agents[agentId] = updated;
-        await SaveAsync();
+        var next = S.Copy();
+        next.Agents[agentId] = updated;
+        await CommitAsync(next);
         return ToInfo(agentId, updated);
     }
 
@@ -154,8 +159,9 @@ public sealed class OrganizationGrain(
         RequireExists();
         RequireAgent(agentId);
         await rows.DeleteAgentAsync(Id, agentId);
-        S.Agents.Remove(agentId);
-        await SaveAsync();
+        var next = S.Copy();
+        next.Agents.Remove(agentId);
+        await CommitAsync(next);
     }
 
     public ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync()
@@ -182,8 +188,9 @@ public sealed class OrganizationGrain(
         {
             throw ProblemException.Conflict($"An organization can have at most {MaxActiveKeys} active API keys; revoke unused ones first.");
         }
-        var key = NewKey(RequireName(name, "name"), scope, clock.GetUtcNow());
-        await SaveAsync();
+        var next = S.Copy();
+        var key = NewKey(next, RequireName(name, "name"), scope, clock.GetUtcNow());
+        await CommitAsync(next);
         logger.LogInformation("Organization {OrganizationId} issued {Scope} key {KeyId}", Id, scope, key.Info.Id);
         return key;
     }
@@ -204,8 +211,12 @@ public sealed class OrganizationGrain(
         }
         if (key.RevokedAt is null)
         {
-            key.RevokedAt = clock.GetUtcNow();
-            await SaveAsync();
+            // Changed on a copy: a failed write must neither leave the key looking revoked in memory while the
+            // stored state still accepts it, nor be undone silently later.
+            var next = S.Copy();
+            next.ApiKeys[keyId].RevokedAt = clock.GetUtcNow();
+            await CommitAsync(next);
+            key = next.ApiKeys[keyId];
             logger.LogInformation("Organization {OrganizationId} revoked key {KeyId}", Id, keyId);
         }
         return ToInfo(keyId, key);
@@ -221,13 +232,14 @@ public sealed class OrganizationGrain(
         var now = clock.GetUtcNow();
         if (key.LastUsedAt is null || now - key.LastUsedAt > LastUsedResolution)
         {
-            key.LastUsedAt = now;
-            await SaveAsync();
+            var next = S.Copy();
+            next.ApiKeys[keyId].LastUsedAt = now;
+            await CommitAsync(next);
         }
         return new ApiKeyIdentity(Id, keyId, key.Scope);
     }
 
-    private IssuedApiKey NewKey(string name, ApiKeyScope scope, DateTimeOffset now)
+    private IssuedApiKey NewKey(OrganizationState target, string name, ApiKeyScope scope, DateTimeOffset now)
     {
         var (keyId, secret, prefix) = ApiKeyFormat.Create(Id);
         var stored = new ApiKeyState
@@ -238,11 +250,31 @@ public sealed class OrganizationGrain(
             Hash = ApiKeyFormat.Hash(secret),
             CreatedAt = now,
         };
-        S.ApiKeys[keyId] = stored;
+        target.ApiKeys[keyId] = stored;
         return new IssuedApiKey(ToInfo(keyId, stored), secret);
     }
 
-    private Task SaveAsync() => state.WriteStateAsync();
+    /// <summary>
+    /// The one rule for grain state and relational rows, followed by every grain that has both: validate
+    /// everything first; write the row next (its constraints may still refuse, and then nothing has changed);
+    /// then write the grain state from a changed copy, which becomes the live state only once the write
+    /// succeeded. The grain state is the source of truth; the row mirrors it for reporting, and a row left one
+    /// change ahead by a failed state write is overwritten by the entity's next successful change.
+    /// </summary>
+    private async Task CommitAsync(OrganizationState next)
+    {
+        var previous = state.State;
+        state.State = next;
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch
+        {
+            state.State = previous;
+            throw;
+        }
+    }
 
     private void RequireExists()
     {
@@ -265,6 +297,10 @@ public sealed class OrganizationGrain(
         if (trimmed.Length > MaxNameLength)
         {
             throw ProblemException.Invalid(field, $"'{field}' must be at most {MaxNameLength} characters.");
+        }
+        if (StorableText.Find(trimmed.AsSpan()) is { } fault)
+        {
+            throw ProblemException.Invalid(field, $"'{field}' holds text that cannot be stored: {fault.Reason}.");
         }
         return trimmed;
     }

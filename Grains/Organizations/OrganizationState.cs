@@ -17,6 +17,20 @@ public sealed class OrganizationState
     [Id(7)] public HashSet<Guid> JobIds { get; set; } = [];
     /// <summary>Index of the organization's fine-tuned models (filled as jobs finish).</summary>
     [Id(8)] public HashSet<Guid> ModelIds { get; set; } = [];
+
+    /// <summary>A deep copy: a grain method changes the copy and keeps it only once its write succeeded.</summary>
+    public OrganizationState Copy() => new()
+    {
+        Exists = Exists,
+        Name = Name,
+        Plan = Plan,
+        CreatedAt = CreatedAt,
+        UpdatedAt = UpdatedAt,
+        Agents = Agents.ToDictionary(a => a.Key, a => a.Value.Copy()),
+        ApiKeys = new(ApiKeys.ToDictionary(k => k.Key, k => k.Value.Copy(), StringComparer.Ordinal), StringComparer.Ordinal),
+        JobIds = [.. JobIds],
+        ModelIds = [.. ModelIds],
+    };
 }
 
 [GenerateSerializer, Alias("objectalabs.agent-state")]
@@ -26,6 +40,8 @@ public sealed class AgentState
     [Id(1)] public string? DefaultBaseModel { get; set; }
     [Id(2)] public DateTimeOffset CreatedAt { get; set; }
     [Id(3)] public DateTimeOffset UpdatedAt { get; set; }
+
+    public AgentState Copy() => (AgentState)MemberwiseClone();
 }
 
 [GenerateSerializer, Alias("objectalabs.api-key-state")]
@@ -39,4 +55,7 @@ public sealed class ApiKeyState
     [Id(4)] public DateTimeOffset CreatedAt { get; set; }
     [Id(5)] public DateTimeOffset? LastUsedAt { get; set; }
     [Id(6)] public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>A copy; the hash array is never changed in place, so it is shared.</summary>
+    public ApiKeyState Copy() => (ApiKeyState)MemberwiseClone();
 }

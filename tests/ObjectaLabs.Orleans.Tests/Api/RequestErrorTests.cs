@@ -125,4 +125,24 @@ public sealed class RequestErrorTests(ApiFixture fixture)
 
         (await response.ShouldBeProblemAsync(HttpStatusCode.BadRequest)).GetProperty("field").GetString().Should().Be("name");
     }
+
+    [Theory]
+    [InlineData("""{"name":"Acme\u0000Evil"}""")]
+    [InlineData("""{"name":"Acme\ud800Evil"}""")]
+    public async Task A_rename_to_text_that_cannot_be_stored_is_refused_and_changes_nothing(string body)
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync(name: "Before Rename");
+        using var client = fixture.Client(key);
+
+        var refused = await client.PatchAsync($"/v1/organizations/{id}", Json(body));
+        var accepted = await client.PatchAsync($"/v1/organizations/{id}", Json("""{"name":"After Rename"}"""));
+        var refusedAgain = await client.PatchAsync($"/v1/organizations/{id}", Json(body));
+        var after = await client.GetStringAsync($"/v1/organizations/{id}");
+
+        var problem = await refused.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        problem.GetProperty("detail").GetString().Should().Contain("name");
+        accepted.StatusCode.Should().Be(HttpStatusCode.OK);
+        await refusedAgain.ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        after.Should().Contain("After Rename").And.NotContain("Evil");
+    }
 }

@@ -115,4 +115,25 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
             "SELECT grainid, period FROM orleansreminderstable WHERE serviceid = @serviceId AND remindername = 'probe' AND grainid LIKE '%' || @probeKey",
             new { serviceId = fixture.Cluster.Options.ServiceId, probeKey });
     }
+
+    [Fact]
+    public async Task A_revocation_whose_write_fails_changes_nothing_in_memory_or_in_storage()
+    {
+        var id = Guid.NewGuid();
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(id);
+        await grain.CreateAsync("Failing Writes Ltd", "business");
+        var runtime = await grain.IssueApiKeyAsync("runtime", ApiKeyScope.Runtime);
+        ApiKeyFormat.TryParse(runtime.Key, out _, out var keyId).Should().BeTrue();
+        await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
+        // Another writer moved the stored version on: the grain's next write is refused by the ETag check.
+        var bumped = await connection.ExecuteAsync(
+            "UPDATE orleansstorage SET version = version + 1 WHERE graintypestring LIKE '%organization%' AND convert_from(payloadbinary, 'UTF8') LIKE '%Failing Writes Ltd%'");
+        bumped.Should().Be(1);
+
+        var revoke = async () => await grain.RevokeApiKeyAsync(keyId!);
+
+        await revoke.Should().ThrowAsync<global::Orleans.Storage.InconsistentStateException>();
+        (await grain.AuthenticateAsync(keyId!, ApiKeyFormat.Hash(runtime.Key))).Should().NotBeNull("the refused revocation must not linger in memory");
+        (await grain.ListApiKeysAsync()).Single(k => k.Id == keyId).RevokedAt.Should().BeNull();
+    }
 }
