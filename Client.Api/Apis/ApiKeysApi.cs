@@ -22,11 +22,12 @@ public static class ApiKeysApi
     public static async Task<Ok<IReadOnlyList<ApiKeyInfo>>> ListKeys(Guid orgId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListApiKeysAsync());
 
-    public static async Task<Created<IssuedApiKey>> IssueKey(Guid orgId, IssueKeyRequest request, IGrainFactory grains)
+    public static async Task<Created<IssuedApiKey>> IssueKey(Guid orgId, IssueKeyRequest request, IGrainFactory grains, ApiKeyValidator validator)
     {
         var issued = await grains.GetGrain<IOrganizationGrain>(orgId).IssueApiKeyAsync(
             request.Name ?? throw ProblemException.Invalid("name", "'name' is required."),
             request.Scope ?? throw ProblemException.Invalid("scope", "'scope' is required: 'admin' or 'runtime'."));
+        validator.Issued(issued);
         return TypedResults.Created($"/v1/organizations/{orgId}/api-keys/{issued.Info.Id}", issued);
     }
 

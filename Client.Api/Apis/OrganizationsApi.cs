@@ -35,12 +35,13 @@ public static class OrganizationsApi
     /// <summary>A page of organizations and the cursor for the next one (null at the end).</summary>
     public sealed record OrganizationPage(IReadOnlyList<OrganizationSummary> Items, string? NextCursor);
 
-    public static async Task<Created<OrganizationCreated>> CreateOrganization(CreateOrganizationRequest request, IGrainFactory grains)
+    public static async Task<Created<OrganizationCreated>> CreateOrganization(CreateOrganizationRequest request, IGrainFactory grains, ApiKeyValidator validator)
     {
         var id = Guid.CreateVersion7();
         var created = await grains.GetGrain<IOrganizationGrain>(id).CreateAsync(
             request.Name ?? throw ProblemException.Invalid("name", "'name' is required."),
             request.Plan ?? throw ProblemException.Invalid("plan", "'plan' is required."));
+        validator.Issued(created.AdminKey);
         return TypedResults.Created($"/v1/organizations/{id}", created);
     }
 

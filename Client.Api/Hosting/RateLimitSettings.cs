@@ -16,6 +16,11 @@ public sealed class RateLimitSettings
     public BucketSettings Platform { get; set; } = new() { PermitsPerSecond = 50, Burst = 200 };
     /// <summary>Requests without a valid key, per client address.</summary>
     public BucketSettings Anonymous { get; set; } = new() { PermitsPerSecond = 10, Burst = 50 };
+    /// <summary>
+    /// Checks of keys not yet known to be valid, per client address (IPv6: per /64), taken before any grain
+    /// call; a key known to be valid never spends from it.
+    /// </summary>
+    public BucketSettings UnverifiedKeys { get; set; } = new() { PermitsPerSecond = 10, Burst = 50 };
 
     public sealed class BucketSettings
     {
@@ -40,7 +45,7 @@ public static class RateLimiting
                 var user = http.User;
                 var keyId = user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value;
                 var (partition, bucket) = keyId is null
-                    ? ($"ip:{http.Connection.RemoteIpAddress}", settings.Anonymous)
+                    ? ($"ip:{ApiKeyValidator.Partition(http.Connection.RemoteIpAddress)}", settings.Anonymous)
                     : user.IsPlatformAdmin() ? ("platform", settings.Platform)
                     : user.Scope() == ApiKeyScope.Runtime ? ($"key:{keyId}", settings.Runtime)
                     : ($"key:{keyId}", settings.Admin);

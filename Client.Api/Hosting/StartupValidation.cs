@@ -15,6 +15,7 @@ public static class StartupValidation
             .Validate(o => !string.IsNullOrWhiteSpace(o.AdminKey) || !string.IsNullOrWhiteSpace(o.DataDirectory),
                 "No platform admin key: set Platform:AdminKey, or Platform:DataDirectory to have one generated there (./run does this).")
             .ValidateOnStart();
+        services.AddOptions<AuthSettings>().BindConfiguration(AuthSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<RateLimitSettings>().BindConfiguration(RateLimitSettings.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RateLimitSettings>, RateLimitSettingsValidator>();
         return services;
@@ -29,6 +30,7 @@ public static class StartupValidation
             Check("Runtime", options.Runtime);
             Check("Platform", options.Platform);
             Check("Anonymous", options.Anonymous);
+            Check("UnverifiedKeys", options.UnverifiedKeys);
             return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
             void Check(string bucket, RateLimitSettings.BucketSettings? settings)

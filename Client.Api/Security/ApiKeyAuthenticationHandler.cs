@@ -26,6 +26,7 @@ public sealed class ApiKeyAuthenticationHandler(
     public const string OrganizationClaim = "org";
     public const string ScopeClaim = "scope";
     public const string KeyIdClaim = "key_id";
+    private const string ThrottledItem = "objectalabs.unverified-key-throttled";
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -34,8 +35,13 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.NoResult();
         }
-        var caller = await validator.ValidateAsync(presented);
-        if (caller is null)
+        var validation = await validator.ValidateAsync(presented, Context.Connection.RemoteIpAddress);
+        if (validation.RetryAfter is { } wait)
+        {
+            Context.Items[ThrottledItem] = wait;
+            return AuthenticateResult.Fail("Too many unverified API keys from this address.");
+        }
+        if (validation.Caller is not { } caller)
         {
             return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
         }
@@ -58,6 +64,11 @@ public sealed class ApiKeyAuthenticationHandler(
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items[ThrottledItem] is TimeSpan wait)
+        {
+            await WriteThrottledAsync(wait);
+            return;
+        }
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = IsDashboard(Request)
             ? "Bearer, Basic realm=\"ObjectaLabs\", charset=\"UTF-8\""
@@ -89,6 +100,25 @@ public sealed class ApiKeyAuthenticationHandler(
                 Status = StatusCodes.Status403Forbidden,
                 Title = "Forbidden",
                 Detail = "This key's scope does not allow this operation.",
+            },
+        });
+    }
+
+    /// <summary>429 for a key that could not be checked because its address sent too many unverified keys.</summary>
+    private async Task WriteThrottledAsync(TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+        Response.StatusCode = StatusCodes.Status429TooManyRequests;
+        Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = Context,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status429TooManyRequests,
+                Title = "Too many requests",
+                Detail = $"Too many API keys not known to be valid were sent from this address; retry after {seconds} s.",
+                Extensions = { ["retryAfterSeconds"] = seconds },
             },
         });
     }

@@ -1,4 +1,8 @@
-using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Organizations;
 
 namespace ObjectaLabs.Orleans.Api.Security;
@@ -6,57 +10,188 @@ namespace ObjectaLabs.Orleans.Api.Security;
 /// <summary>Who is calling, once a key has been checked.</summary>
 public sealed record Caller(bool IsPlatformAdmin, ApiKeyIdentity? Key);
 
+/// <summary>A key check's answer: the caller, a refusal, or "too many unverified keys from this address".</summary>
+public readonly record struct KeyValidation(Caller? Caller, TimeSpan? RetryAfter)
+{
+    public static readonly KeyValidation Refused = new(null, null);
+
+    public bool IsThrottled => RetryAfter is not null;
+}
+
 /// <summary>
 /// Checks presented keys: the platform key locally, organization keys against their organization grain.
-/// Answers are cached for a short time so that a busy runtime key costs no grain call per request;
-/// a revocation made through this process takes effect at once, one made elsewhere within the TTL.
+/// <list type="bullet">
+/// <item>A key known to be valid answers from memory; its check is repeated every <c>Auth:KeyCacheSeconds</c>
+/// (a revocation made through this process takes effect at once, one made elsewhere within that time), and
+/// it is never slowed by the limiter below.</item>
+/// <item>Any other key is limited per client address (IPv6 per /64) <b>before</b> any grain call, so a flood of
+/// forged keys costs at most the limiter's allowance in grain calls and activations.</item>
+/// <item>Refusals are remembered for a short time: per whole key, and "no such organization" per organization
+/// id, so changing one character of a forged key does not reach a grain again.</item>
+/// <item>Each of the three caches is bounded and evicts (never clears) on its own; refusals live in their own
+/// caches, so they can never push a valid key out.</item>
+/// </list>
 /// </summary>
-public sealed class ApiKeyValidator(IGrainFactory grains, PlatformAdminKey platformKey, TimeProvider clock, IConfiguration configuration)
+public sealed class ApiKeyValidator : IDisposable
 {
-    private const int MaxEntries = 100_000;
-    private readonly TimeSpan _validTtl = configuration.GetValue("Auth:KeyCacheSeconds", 30) is var s and > 0 ? TimeSpan.FromSeconds(s) : TimeSpan.Zero;
-    private readonly TimeSpan _invalidTtl = TimeSpan.FromSeconds(5);
-    private readonly ConcurrentDictionary<string, (ApiKeyIdentity? Identity, DateTimeOffset Expires)> _cache = new(StringComparer.Ordinal);
+    private readonly IGrainFactory _grains;
+    private readonly PlatformAdminKey _platformKey;
+    private readonly TimeProvider _clock;
+    private readonly AuthSettings _settings;
+    private readonly MemoryCache _valid;
+    private readonly MemoryCache _rejected;
+    private readonly MemoryCache _unknownOrganizations;
+    private readonly MemoryCache _revoked;
+    private readonly PartitionedRateLimiter<string> _unverifiedPerAddress;
 
-    public async ValueTask<Caller?> ValidateAsync(string presented)
+    public ApiKeyValidator(
+        IGrainFactory grains, PlatformAdminKey platformKey, TimeProvider clock, IOptions<AuthSettings> settings, IOptions<RateLimitSettings> limits)
+    {
+        _grains = grains;
+        _platformKey = platformKey;
+        _clock = clock;
+        _settings = settings.Value;
+        _valid = NewCache(_settings.ValidKeyCacheSize);
+        _rejected = NewCache(_settings.RefusalCacheSize);
+        _unknownOrganizations = NewCache(_settings.RefusalCacheSize);
+        _revoked = NewCache(_settings.ValidKeyCacheSize);
+        var bucket = limits.Value.UnverifiedKeys;
+        _unverifiedPerAddress = PartitionedRateLimiter.Create<string, string>(address =>
+            RateLimitPartition.GetTokenBucketLimiter(address, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = Math.Max(1, bucket.Burst),
+                TokensPerPeriod = Math.Max(1, bucket.PermitsPerSecond),
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            }));
+    }
+
+    /// <summary>Checks <paramref name="presented"/> sent from <paramref name="address"/>.</summary>
+    public async ValueTask<KeyValidation> ValidateAsync(string presented, IPAddress? address)
     {
         if (presented.StartsWith("olp_", StringComparison.Ordinal))
         {
-            return platformKey.Matches(presented) ? new Caller(true, null) : null;
+            return _platformKey.Matches(presented) ? new(new Caller(true, null), null) : KeyValidation.Refused;
         }
         if (!ApiKeyFormat.TryParse(presented, out var organizationId, out var keyId))
         {
-            return null;
+            return KeyValidation.Refused;
         }
         var hash = ApiKeyFormat.Hash(presented);
         var cacheKey = Convert.ToHexString(hash);
-        var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(cacheKey, out var cached) && cached.Expires > now)
+        var now = _clock.GetUtcNow();
+        var known = _valid.Get<KnownKey>(cacheKey);
+        if (known is not null && _revoked.TryGetValue(RevokedKey(organizationId, keyId), out _))
         {
-            return cached.Identity is null ? null : new Caller(false, cached.Identity);
+            _valid.Remove(cacheKey);
+            known = null;
         }
-        var identity = await grains.GetGrain<IOrganizationGrain>(organizationId).AuthenticateAsync(keyId, hash);
-        if (_cache.Count >= MaxEntries)
+        if (known is not null && known.CheckedAt + _settings.KeyCacheTtl > now)
         {
-            _cache.Clear();
+            return new(new Caller(false, known.Identity), null);
         }
-        var ttl = identity is null ? _invalidTtl : _validTtl;
-        if (ttl > TimeSpan.Zero)
+        if (known is null)
         {
-            _cache[cacheKey] = (identity, now + ttl);
+            if (_rejected.TryGetValue(cacheKey, out _) || _unknownOrganizations.TryGetValue(organizationId, out _))
+            {
+                return KeyValidation.Refused;
+            }
+            using var lease = _unverifiedPerAddress.AttemptAcquire(Partition(address));
+            if (!lease.IsAcquired)
+            {
+                return new(null, lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1));
+            }
         }
-        return identity is null ? null : new Caller(false, identity);
+
+        // Either an unverified key that got a permit, or a known key due for its periodic re-check.
+        var check = await _grains.GetGrain<IOrganizationGrain>(organizationId).AuthenticateAsync(keyId, hash);
+        switch (check.Outcome)
+        {
+            case ApiKeyCheckOutcome.Valid when check.Identity is { } identity:
+                RememberWhileUsed(_valid, cacheKey, new KnownKey(identity, now), _settings.KnownKeyLifetime);
+                return new(new Caller(false, identity), null);
+            case ApiKeyCheckOutcome.UnknownOrganization:
+                _valid.Remove(cacheKey);
+                Remember(_unknownOrganizations, organizationId, true, _settings.RefusalTtl);
+                return KeyValidation.Refused;
+            default:
+                _valid.Remove(cacheKey);
+                Remember(_rejected, cacheKey, true, _settings.RefusalTtl);
+                return KeyValidation.Refused;
+        }
+    }
+
+    /// <summary>
+    /// A key this process just issued is valid by construction: known at once, so its first use is never limited.
+    /// It is marked as due for its check, so that first use still reaches the grain and records "last used".
+    /// </summary>
+    public void Issued(IssuedApiKey issued)
+    {
+        if (ApiKeyFormat.TryParse(issued.Key, out var organizationId, out var keyId))
+        {
+            RememberWhileUsed(_valid, Convert.ToHexString(ApiKeyFormat.Hash(issued.Key)),
+                new KnownKey(new ApiKeyIdentity(organizationId, keyId, issued.Info.Scope), DateTimeOffset.MinValue), _settings.KnownKeyLifetime);
+        }
     }
 
     /// <summary>Drops cached answers for a key that was just revoked.</summary>
-    public void Forget(Guid organizationId, string keyId)
+    public void Forget(Guid organizationId, string keyId) =>
+        Remember(_revoked, RevokedKey(organizationId, keyId), true, _settings.KnownKeyLifetime);
+
+    public void Dispose()
     {
-        foreach (var entry in _cache)
-        {
-            if (entry.Value.Identity is { } id && id.OrganizationId == organizationId && id.KeyId == keyId)
-            {
-                _cache.TryRemove(entry.Key, out _);
-            }
-        }
+        _valid.Dispose();
+        _rejected.Dispose();
+        _unknownOrganizations.Dispose();
+        _revoked.Dispose();
+        _unverifiedPerAddress.Dispose();
     }
+
+    /// <summary>The limiter's partition: the address, or its /64 network for IPv6 (one host's usual share).</summary>
+    public static string Partition(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "unknown";
+        }
+        if (address.IsIPv4MappedToIPv6)
+        {
+            address = address.MapToIPv4();
+        }
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            var bytes = address.GetAddressBytes();
+            Array.Clear(bytes, 8, 8);
+            return new IPAddress(bytes).ToString() + "/64";
+        }
+        return address.ToString();
+    }
+
+    private static string RevokedKey(Guid organizationId, string keyId) => $"{organizationId:N}:{keyId}";
+
+    private static MemoryCache NewCache(int size) => new(new MemoryCacheOptions
+    {
+        SizeLimit = size,
+        CompactionPercentage = 0.1,
+        ExpirationScanFrequency = TimeSpan.FromSeconds(30),
+    });
+
+    private static void Remember<T>(MemoryCache cache, object key, T value, TimeSpan lifetime)
+    {
+        using var entry = cache.CreateEntry(key);
+        entry.Value = value;
+        entry.Size = 1;
+        entry.AbsoluteExpirationRelativeToNow = lifetime;
+    }
+
+    private static void RememberWhileUsed<T>(MemoryCache cache, object key, T value, TimeSpan idleLifetime)
+    {
+        using var entry = cache.CreateEntry(key);
+        entry.Value = value;
+        entry.Size = 1;
+        entry.SlidingExpiration = idleLifetime;
+    }
+
+    private sealed record KnownKey(ApiKeyIdentity Identity, DateTimeOffset CheckedAt);
 }

@@ -25,3 +25,17 @@ public sealed record class IssuedApiKey(ApiKeyInfo Info, string Key);
 /// <summary>Who a presented key belongs to, when it is valid.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.api-key-identity")]
 public sealed record class ApiKeyIdentity(Guid OrganizationId, string KeyId, ApiKeyScope Scope);
+
+/// <summary>The answer to a key check: who the key belongs to, or why it was refused.</summary>
+public enum ApiKeyCheckOutcome
+{
+    Valid = 0,
+    /// <summary>The key is unknown, revoked or its secret is wrong.</summary>
+    Rejected = 1,
+    /// <summary>No organization has this id: every key naming it is refused.</summary>
+    UnknownOrganization = 2,
+}
+
+/// <summary>A key check's result; <see cref="Identity"/> is set exactly when the outcome is valid.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.api-key-check")]
+public sealed record class ApiKeyCheck(ApiKeyCheckOutcome Outcome, ApiKeyIdentity? Identity);

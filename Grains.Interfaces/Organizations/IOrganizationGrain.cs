@@ -61,7 +61,10 @@ public interface IOrganizationGrain : IGrainWithGuidKey
     [Alias("revoke-key")]
     Task<ApiKeyInfo> RevokeApiKeyAsync(string keyId);
 
-    /// <summary>Checks a presented key against the stored hash; null when unknown, revoked or wrong.</summary>
-    [Alias("authenticate")]
-    ValueTask<ApiKeyIdentity?> AuthenticateAsync(string keyId, byte[] keyHash);
+    /// <summary>
+    /// Checks a presented key against the stored hash. Interleaves with everything (it only reads state), so a
+    /// flood of wrong secrets never queues a valid key's check behind the organization's other calls.
+    /// </summary>
+    [Alias("authenticate-key"), global::Orleans.Concurrency.AlwaysInterleave]
+    ValueTask<ApiKeyCheck> AuthenticateAsync(string keyId, byte[] keyHash);
 }

@@ -25,6 +25,13 @@ public sealed class OrganizationGrain(
     // Last-used times are informative; writing state on every authentication would put a database
     // write on the request path, so they are persisted at most this often per key.
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan UsageFlushDelay = TimeSpan.FromSeconds(1);
+    private static readonly ApiKeyCheck Rejected = new(ApiKeyCheckOutcome.Rejected, null);
+    private static readonly ApiKeyCheck UnknownOrganization = new(ApiKeyCheckOutcome.UnknownOrganization, null);
+
+    // In memory only: keys used since the last write of their last-used time, and the timer that writes them.
+    private readonly Dictionary<string, DateTimeOffset?> _usedSince = new(StringComparer.Ordinal);
+    private IGrainTimer? _usageFlush;
 
     private Guid Id => this.GetPrimaryKey();
     private OrganizationState S => state.State;
@@ -222,21 +229,68 @@ public sealed class OrganizationGrain(
         return ToInfo(keyId, key);
     }
 
-    public async ValueTask<ApiKeyIdentity?> AuthenticateAsync(string keyId, byte[] keyHash)
+    public ValueTask<ApiKeyCheck> AuthenticateAsync(string keyId, byte[] keyHash)
     {
-        if (!S.Exists || !S.ApiKeys.TryGetValue(keyId, out var key) || key.RevokedAt is not null
+        // Runs interleaved with every other call, so it only reads: the last-used time goes to memory and is
+        // written by a non-interleaved timer turn (see FlushKeyUsageAsync), never from here.
+        if (!S.Exists)
+        {
+            return ValueTask.FromResult(UnknownOrganization);
+        }
+        if (keyHash is null || !S.ApiKeys.TryGetValue(keyId ?? "", out var key) || key.RevokedAt is not null
             || !CryptographicOperations.FixedTimeEquals(key.Hash, keyHash))
         {
-            return null;
+            return ValueTask.FromResult(Rejected);
         }
         var now = clock.GetUtcNow();
-        if (key.LastUsedAt is null || now - key.LastUsedAt > LastUsedResolution)
+        if ((_usedSince.GetValueOrDefault(keyId!) ?? key.LastUsedAt) is not { } lastUsed || now - lastUsed > LastUsedResolution)
         {
-            var next = S.Copy();
-            next.ApiKeys[keyId].LastUsedAt = now;
-            await CommitAsync(next);
+            _usedSince[keyId!] = now;
+            _usageFlush ??= this.RegisterGrainTimer(FlushKeyUsageAsync, new GrainTimerCreationOptions(UsageFlushDelay, Timeout.InfiniteTimeSpan));
         }
-        return new ApiKeyIdentity(Id, keyId, key.Scope);
+        return ValueTask.FromResult(new ApiKeyCheck(ApiKeyCheckOutcome.Valid, new ApiKeyIdentity(Id, keyId!, key.Scope)));
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        await FlushKeyUsageAsync(cancellationToken);
+        await base.OnDeactivateAsync(reason, cancellationToken);
+    }
+
+    /// <summary>Writes the last-used times gathered in memory; a failed write keeps them for the next turn.</summary>
+    private async Task FlushKeyUsageAsync(CancellationToken cancellationToken)
+    {
+        _usageFlush?.Dispose();
+        _usageFlush = null;
+        if (_usedSince.Count == 0 || !S.Exists)
+        {
+            return;
+        }
+        var pending = _usedSince.ToArray();
+        var next = S.Copy();
+        foreach (var (keyId, usedAt) in pending)
+        {
+            if (next.ApiKeys.TryGetValue(keyId, out var key) && (key.LastUsedAt is null || key.LastUsedAt < usedAt))
+            {
+                key.LastUsedAt = usedAt;
+            }
+        }
+        try
+        {
+            await CommitAsync(next);
+            foreach (var (keyId, usedAt) in pending)
+            {
+                if (_usedSince.TryGetValue(keyId, out var current) && current == usedAt)
+                {
+                    _usedSince.Remove(keyId);
+                }
+            }
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(e, "Organization {OrganizationId} could not record key usage; retrying later", Id);
+            _usageFlush ??= this.RegisterGrainTimer(FlushKeyUsageAsync, new GrainTimerCreationOptions(LastUsedResolution, Timeout.InfiniteTimeSpan));
+        }
     }
 
     private IssuedApiKey NewKey(OrganizationState target, string name, ApiKeyScope scope, DateTimeOffset now)
@@ -318,5 +372,6 @@ public sealed class OrganizationGrain(
 
     private static AgentInfo ToInfo(Guid id, AgentState a) => new(id, a.Name, a.DefaultBaseModel, a.CreatedAt, a.UpdatedAt);
 
-    private static ApiKeyInfo ToInfo(string id, ApiKeyState k) => new(id, k.Name, k.Prefix, k.Scope, k.CreatedAt, k.LastUsedAt, k.RevokedAt);
+    private ApiKeyInfo ToInfo(string id, ApiKeyState k) =>
+        new(id, k.Name, k.Prefix, k.Scope, k.CreatedAt, _usedSince.GetValueOrDefault(id) ?? k.LastUsedAt, k.RevokedAt);
 }

@@ -69,12 +69,14 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
         var keyId = parsedKeyId!;
         orgInKey.Should().Be(id);
 
-        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key)))!.Scope.Should().Be(ApiKeyScope.Runtime);
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key))).Identity!.Scope.Should().Be(ApiKeyScope.Runtime);
         var lastCharChanged = runtime.Key[..^1] + (runtime.Key[^1] == 'x' ? 'y' : 'x');
-        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(lastCharChanged))).Should().BeNull();
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(lastCharChanged))).Should().Be(new ApiKeyCheck(ApiKeyCheckOutcome.Rejected, null));
+        (await fixture.Grains.GetGrain<IOrganizationGrain>(Guid.NewGuid()).AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key)))
+            .Outcome.Should().Be(ApiKeyCheckOutcome.UnknownOrganization);
 
         await grain.RevokeApiKeyAsync(keyId);
-        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key))).Should().BeNull();
+        (await grain.AuthenticateAsync(keyId, ApiKeyFormat.Hash(runtime.Key))).Outcome.Should().Be(ApiKeyCheckOutcome.Rejected);
         var keys = await grain.ListApiKeysAsync();
         keys.Should().HaveCount(2);
         keys.Single(k => k.Id == keyId).RevokedAt.Should().NotBeNull();
@@ -133,7 +135,7 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
         var revoke = async () => await grain.RevokeApiKeyAsync(keyId!);
 
         await revoke.Should().ThrowAsync<global::Orleans.Storage.InconsistentStateException>();
-        (await grain.AuthenticateAsync(keyId!, ApiKeyFormat.Hash(runtime.Key))).Should().NotBeNull("the refused revocation must not linger in memory");
+        (await grain.AuthenticateAsync(keyId!, ApiKeyFormat.Hash(runtime.Key))).Outcome.Should().Be(ApiKeyCheckOutcome.Valid, "the refused revocation must not linger in memory");
         (await grain.ListApiKeysAsync()).Single(k => k.Id == keyId).RevokedAt.Should().BeNull();
     }
 }
