@@ -20,8 +20,18 @@ public static class ConversationsApi
         return app;
     }
 
-    /// <summary>One message; <c>toolCalls</c> is the assistant's tool_calls array as the runtime saw it.</summary>
-    public sealed record MessageRequest(string? Role, string? Content, string? Name, JsonElement? ToolCalls, string? ToolCallId);
+    /// <summary>
+    /// One message; <c>tool_calls</c> is the assistant's tool_calls array as the runtime saw it. The OpenAI names
+    /// (<c>tool_calls</c>, <c>tool_call_id</c>) and their camel-case spellings are both accepted, one of each pair.
+    /// </summary>
+    public sealed record MessageRequest(
+        string? Role,
+        string? Content,
+        string? Name,
+        JsonElement? ToolCalls,
+        string? ToolCallId,
+        [property: System.Text.Json.Serialization.JsonPropertyName("tool_calls")] JsonElement? OpenAiToolCalls = null,
+        [property: System.Text.Json.Serialization.JsonPropertyName("tool_call_id")] string? OpenAiToolCallId = null);
 
     public sealed record RecordConversationRequest(
         Guid? AgentId,
@@ -37,13 +47,7 @@ public static class ConversationsApi
     public static async Task<Results<Created<ConversationRecorded>, Ok<ConversationRecorded>>> RecordConversation(Guid orgId, RecordConversationRequest request, IGrainFactory grains)
     {
         var messages = (request.Messages ?? throw ProblemException.Invalid("messages", "'messages' is required."))
-            .Select((m, i) => new ConversationMessage(
-                m.Role ?? throw ProblemException.Invalid($"messages[{i}].role", "'role' is required."),
-                m.Content, m.Name,
-                m.ToolCalls is { ValueKind: JsonValueKind.Array } calls ? calls.GetRawText()
-                    : m.ToolCalls is null or { ValueKind: JsonValueKind.Null } ? null
-                    : throw ProblemException.Invalid($"messages[{i}].toolCalls", "'toolCalls' must be a list."),
-                m.ToolCallId))
+            .Select((m, i) => ToMessage(m ?? throw ProblemException.Invalid($"messages[{i}]", "A message must be an object."), i))
             .ToList();
         var recorded = await grains.GetGrain<IConversationsGrain>(orgId).RecordAsync(new NewConversation(
             request.AgentId ?? throw ProblemException.Invalid("agentId", "'agentId' is required."),
@@ -54,6 +58,24 @@ public static class ConversationsApi
             ? TypedResults.Created($"/v1/organizations/{orgId}/conversations/{recorded.Id}", recorded)
             : TypedResults.Ok(recorded);
     }
+
+    private static ConversationMessage ToMessage(MessageRequest m, int i)
+    {
+        var toolCalls = OneOf(m.OpenAiToolCalls, m.ToolCalls, i, "tool_calls", "toolCalls");
+        var toolCallId = OneOf(m.OpenAiToolCallId, m.ToolCallId, i, "tool_call_id", "toolCallId");
+        return new ConversationMessage(
+            m.Role ?? throw ProblemException.Invalid($"messages[{i}].role", "'role' is required."),
+            m.Content, m.Name,
+            toolCalls is { ValueKind: JsonValueKind.Array } calls ? calls.GetRawText()
+                : toolCalls is null or { ValueKind: JsonValueKind.Null } ? null
+                : throw ProblemException.Invalid($"messages[{i}].tool_calls", "'tool_calls' must be a list."),
+            toolCallId);
+    }
+
+    private static T? OneOf<T>(T? openAi, T? camel, int i, string openAiName, string camelName) =>
+        openAi is not null && camel is not null
+            ? throw ProblemException.Invalid($"messages[{i}].{openAiName}", $"Send '{openAiName}' or '{camelName}', not both.")
+            : openAi ?? camel;
 
     public static async Task<Ok<ConversationImportReport>> ImportConversations(Guid orgId, ImportRequest request, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IConversationsGrain>(orgId).ImportAsync(new ConversationImportRequest(

@@ -75,6 +75,8 @@ public static class ApiApplication
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
+            // The web defaults read "4" as 4; a number is a number.
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
         builder.Services.AddApiKeyRateLimiting(builder.Configuration);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>());
@@ -89,6 +91,7 @@ public static class ApiApplication
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseStorableRequestText();
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

@@ -16,7 +16,7 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         var details = exception switch
         {
             ProblemException p => FromDomain(p),
-            BadHttpRequestException b => FromBadRequest(b),
+            BadHttpRequestException b => FromBadRequest(b, (http.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? http.GetEndpoint())?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType),
             _ when ServiceUnavailable.Is(exception) => Unavailable(http, exception),
             _ => null,
         };
@@ -75,17 +75,16 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         return details;
     }
 
-    private static Microsoft.AspNetCore.Mvc.ProblemDetails FromBadRequest(BadHttpRequestException b)
+    private static Microsoft.AspNetCore.Mvc.ProblemDetails FromBadRequest(BadHttpRequestException b, Type? bodyType)
     {
         var details = new Microsoft.AspNetCore.Mvc.ProblemDetails { Status = b.StatusCode };
         switch (b.InnerException)
         {
             case JsonException json:
                 var field = string.IsNullOrEmpty(json.Path) ? "$" : json.Path;
-                details.Title = "Malformed JSON";
-                details.Detail = json.LineNumber is { } line
-                    ? $"The request body is not valid JSON at {field} (line {line + 1}, byte {json.BytePositionInLine + 1})."
-                    : $"The request body could not be read at {field}: {FirstSentence(json.Message)}";
+                var (jsonTitle, jsonDetail) = JsonBindingMessages.Describe(json, field, bodyType);
+                details.Title = jsonTitle;
+                details.Detail = jsonDetail;
                 details.Extensions["field"] = field;
                 if (json.LineNumber is { } l)
                 {
@@ -115,11 +114,5 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
                 break;
         }
         return details;
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var end = message.IndexOf(". ", StringComparison.Ordinal);
-        return end > 0 ? message[..(end + 1)] : message;
     }
 }
