@@ -97,18 +97,20 @@ public static class ApiApplication
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapOpenApi();
         app.MapScalarApiReference();
-        app.MapOrleansDashboard("/dashboard").RequireAuthorization(OrganizationAccess.PlatformPolicy);
+        // The dashboard is the operator's page, not part of the API: kept out of the OpenAPI document.
+        app.MapOrleansDashboard("/dashboard").RequireAuthorization(OrganizationAccess.PlatformPolicy).ExcludeFromDescription();
 
-        app.MapPlansApi();
-        app.MapOrganizationsApi();
-        app.MapAgentsApi();
-        app.MapApiKeysApi();
-        app.MapBaseModelsApi();
-        app.MapExamplesApi();
-        app.MapExampleUploadsApi();
-        app.MapTrainingDataApi();
-        app.MapConversationsApi();
-        app.MapProviderKeysApi();
+        var api = app.MapGroup("").WithProblemResponses();
+        api.MapPlansApi();
+        api.MapOrganizationsApi();
+        api.MapAgentsApi();
+        api.MapApiKeysApi();
+        api.MapBaseModelsApi();
+        api.MapExamplesApi();
+        api.MapExampleUploadsApi();
+        api.MapTrainingDataApi();
+        api.MapConversationsApi();
+        api.MapProviderKeysApi();
         return app;
     }
 }
