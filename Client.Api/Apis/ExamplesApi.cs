@@ -29,12 +29,11 @@ public static class ExamplesApi
     /// <summary>New values; absent fields are unchanged.</summary>
     public sealed record UpdateExampleRequest(JsonElement? Example, IReadOnlyList<string>? Tags, string? Notes);
 
-    /// <summary>A validation; <c>validatedBy</c> defaults to the calling key's id.</summary>
-    public sealed record ValidateRequest(decimal? QualityScore, string? ValidatedBy);
+    /// <summary>A validation; who validated is the calling key (recorded as <c>key:&lt;keyId&gt;</c>), never a value from the body.</summary>
+    public sealed record ValidateRequest(decimal? QualityScore);
 
-    public sealed record BulkValidateRequest(IReadOnlyList<Guid>? Ids, decimal? QualityScore, string? ValidatedBy);
-
-    public sealed record BulkValidateResult(int Validated);
+    /// <summary>Validates many examples; ids this organization has no example for are answered in <c>notFound</c>.</summary>
+    public sealed record BulkValidateRequest(IReadOnlyList<Guid>? Ids, decimal? QualityScore);
 
     public static async Task<Ok<ExamplePage>> ListExamples(Guid orgId, IGrainFactory grains,
         string? validation, Guid? agentId, string? source, string? tag, string? q, string? sort, string? cursor, int? limit)
@@ -76,12 +75,12 @@ public static class ExamplesApi
 
     public static async Task<Ok<TrainingExample>> ValidateExample(Guid orgId, Guid exampleId, ValidateRequest request, IGrainFactory grains, ClaimsPrincipal user) =>
         TypedResults.Ok(await grains.GetGrain<ITrainingExamplesGrain>(orgId).ValidateAsync(exampleId,
-            ValidatedBy(request.ValidatedBy, user), RequireScore(request.QualityScore)));
+            ValidatedBy(user), RequireScore(request.QualityScore)));
 
-    public static async Task<Ok<BulkValidateResult>> ValidateExamples(Guid orgId, BulkValidateRequest request, IGrainFactory grains, ClaimsPrincipal user) =>
-        TypedResults.Ok(new BulkValidateResult(await grains.GetGrain<ITrainingExamplesGrain>(orgId).BulkValidateAsync(
+    public static async Task<Ok<BulkValidation>> ValidateExamples(Guid orgId, BulkValidateRequest request, IGrainFactory grains, ClaimsPrincipal user) =>
+        TypedResults.Ok(await grains.GetGrain<ITrainingExamplesGrain>(orgId).BulkValidateAsync(
             request.Ids ?? throw ProblemException.Invalid("ids", "'ids' is required."),
-            ValidatedBy(request.ValidatedBy, user), RequireScore(request.QualityScore))));
+            ValidatedBy(user), RequireScore(request.QualityScore)));
 
     private static string RequireObject(JsonElement? example) =>
         example is { ValueKind: JsonValueKind.Object } e
@@ -91,8 +90,7 @@ public static class ExamplesApi
     private static decimal RequireScore(decimal? score) =>
         score ?? throw ProblemException.Invalid("qualityScore", "'qualityScore' is required: a number between 0 and 1.");
 
-    private static string ValidatedBy(string? given, ClaimsPrincipal user) =>
-        string.IsNullOrWhiteSpace(given) ? $"key:{user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value}" : given;
+    private static string ValidatedBy(ClaimsPrincipal user) => $"key:{user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value}";
 }
 
 /// <summary>Enum query parameters, matched case-insensitively by name; anything else is a problem naming the parameter.</summary>

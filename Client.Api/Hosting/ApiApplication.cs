@@ -77,6 +77,7 @@ public static class ApiApplication
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow;
             // The web defaults read "4" as 4; a number is a number.
             o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+            o.SerializerOptions.AnswerExamplesAsObjects();
         });
         builder.Services.AddApiKeyRateLimiting(builder.Configuration);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>());

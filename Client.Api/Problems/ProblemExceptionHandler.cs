@@ -72,6 +72,10 @@ public sealed class ProblemExceptionHandler(IProblemDetailsService problems, ILo
         {
             details.Extensions[key] = value;
         }
+        foreach (var (key, value) in p.Figures)
+        {
+            details.Extensions[key] = value;
+        }
         return details;
     }
 

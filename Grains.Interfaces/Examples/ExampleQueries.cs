@@ -53,3 +53,7 @@ public sealed record class ExportRequest(Guid? AgentId = null, SplitOptions? Spl
 /// <summary>The sizes of a split; <see cref="Reason"/> says why there is no validation part when there is none.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.split-summary")]
 public sealed record class SplitSummary(int Train, int Validation, string? Reason);
+
+/// <summary>A bulk validation: how many examples were validated, and the given ids this organization has no example for.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.bulk-validation")]
+public sealed record class BulkValidation(int Validated, IReadOnlyList<Guid> NotFound);

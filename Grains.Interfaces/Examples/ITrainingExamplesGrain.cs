@@ -31,7 +31,7 @@ public interface ITrainingExamplesGrain : IGrainWithGuidKey
 
     /// <summary>Marks many examples validated; answers how many were found and marked.</summary>
     [Alias("bulk-validate")]
-    Task<int> BulkValidateAsync(IReadOnlyList<Guid> exampleIds, string validatedBy, decimal qualityScore);
+    Task<BulkValidation> BulkValidateAsync(IReadOnlyList<Guid> exampleIds, string validatedBy, decimal qualityScore);
 
     /// <summary>A filtered, sorted page with the validated/pending counts.</summary>
     [Alias("list")]

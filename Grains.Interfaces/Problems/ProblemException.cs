@@ -31,6 +31,8 @@ public sealed class ProblemException : Exception
     [Id(1)] public string Title { get; init; }
     [Id(2)] public string? Field { get; init; }
     [Id(3)] public IReadOnlyDictionary<string, string> Extensions { get; init; }
+    /// <summary>Figures answered as JSON numbers (a plan limit's allowed, current and requested amounts).</summary>
+    [Id(4)] public IReadOnlyDictionary<string, long> Figures { get; init; } = new Dictionary<string, long>();
 
     public static ProblemException NotFound(string what, object id) =>
         new(ProblemKind.NotFound, $"{what} not found", $"No {what.ToLowerInvariant()} with id '{id}' exists in this organization.");

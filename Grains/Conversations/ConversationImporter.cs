@@ -11,7 +11,7 @@ public sealed class ConversationImporter(ConversationRows conversations, Example
 {
     private const int BatchSize = 1000;
 
-    public async Task<ConversationImportReport> ImportAsync(Guid organizationId, ConversationImportRequest request, Func<int, ProblemException?> checkLimit, DateTimeOffset now)
+    public async Task<ConversationImportReport> ImportAsync(Guid organizationId, ConversationImportRequest request, ExampleLimitCheck checkLimit, DateTimeOffset now)
     {
         if (request.MinRating is < 1 or > 5)
         {

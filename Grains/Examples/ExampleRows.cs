@@ -28,7 +28,7 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
     }
 
     /// <summary>Stores one example; a duplicate is a conflict and a full plan a plan-limit problem.</summary>
-    public async Task<TrainingExample> InsertAsync(Guid organizationId, NewExampleRow row, Func<int, ProblemException?> checkLimit)
+    public async Task<TrainingExample> InsertAsync(Guid organizationId, NewExampleRow row, ExampleLimitCheck checkLimit)
     {
         var result = await StoreAsync(organizationId, [row], checkLimit);
         if (result.Stored == 0)
@@ -40,10 +40,10 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
 
     /// <summary>
     /// Stores many examples in one transaction with a binary COPY, skipping (and answering) those whose
-    /// content hash is already stored. <paramref name="checkLimit"/> gets the count the organization would
-    /// reach and may refuse with a problem, which stores nothing.
+    /// content hash is already stored. <paramref name="checkLimit"/> gets the count the organization holds and how many
+    /// would be added, and may refuse with a problem, which stores nothing.
     /// </summary>
-    public async Task<BulkStoreResult> StoreAsync(Guid organizationId, IReadOnlyList<NewExampleRow> rows, Func<int, ProblemException?> checkLimit, CancellationToken cancellationToken = default)
+    public async Task<BulkStoreResult> StoreAsync(Guid organizationId, IReadOnlyList<NewExampleRow> rows, ExampleLimitCheck checkLimit, CancellationToken cancellationToken = default)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -62,7 +62,7 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
                 && !(r.ConversationId is { } c && imported.Contains((c, r.ConversationPart ?? -1)));
         }).ToList();
         var current = await CountAsync(connection, organizationId, transaction, cancellationToken);
-        if (fresh.Count > 0 && checkLimit(current + fresh.Count) is { } problem)
+        if (fresh.Count > 0 && checkLimit(current, fresh.Count) is { } problem)
         {
             throw problem;
         }
@@ -147,15 +147,16 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
         return await connection.ExecuteAsync("DELETE FROM training_examples WHERE organization_id = @organizationId AND id = @id", new { organizationId, id }) == 1;
     }
 
-    /// <summary>Marks examples validated; answers how many of the ids belonged to the organization.</summary>
-    public async Task<int> ValidateAsync(Guid organizationId, IReadOnlyList<Guid> ids, string validatedBy, decimal qualityScore, DateTimeOffset at)
+    /// <summary>Marks examples validated; answers the ids that belonged to the organization (and so were validated).</summary>
+    public async Task<IReadOnlyList<Guid>> ValidateAsync(Guid organizationId, IReadOnlyList<Guid> ids, string validatedBy, decimal qualityScore, DateTimeOffset at)
     {
         await using var connection = await db.OpenConnectionAsync();
-        return await connection.ExecuteAsync("""
+        return (await connection.QueryAsync<Guid>("""
             UPDATE training_examples SET is_validated = true, validated_by = @validatedBy, validated_at = @at, quality_score = @qualityScore, updated_at = @at
             WHERE organization_id = @organizationId AND id = ANY(@ids)
+            RETURNING id
             """,
-            new { organizationId, ids = ids.ToArray(), validatedBy, qualityScore, at });
+            new { organizationId, ids = ids.Distinct().ToArray(), validatedBy, qualityScore, at })).ToList();
     }
 
     public async Task<ExamplePage> ListAsync(Guid organizationId, ExampleListRequest request)

@@ -60,14 +60,14 @@ public sealed class TrainingExamplesGrain(
 
     public async Task<TrainingExample> ValidateAsync(Guid exampleId, string validatedBy, decimal qualityScore)
     {
-        if (await BulkValidateAsync([exampleId], validatedBy, qualityScore) == 0)
+        if ((await BulkValidateAsync([exampleId], validatedBy, qualityScore)).Validated == 0)
         {
             throw ProblemException.NotFound("Training example", exampleId);
         }
         return await GetAsync(exampleId);
     }
 
-    public async Task<int> BulkValidateAsync(IReadOnlyList<Guid> exampleIds, string validatedBy, decimal qualityScore)
+    public async Task<BulkValidation> BulkValidateAsync(IReadOnlyList<Guid> exampleIds, string validatedBy, decimal qualityScore)
     {
         if (string.IsNullOrWhiteSpace(validatedBy))
         {
@@ -81,9 +81,10 @@ public sealed class TrainingExamplesGrain(
         {
             throw ProblemException.Invalid("ids", "Give between 1 and 10,000 example ids.");
         }
-        var count = await rows.ValidateAsync(OrganizationId, exampleIds, validatedBy.Trim(), qualityScore, clock.GetUtcNow());
-        logger.LogInformation("Organization {OrganizationId}: {Count} examples validated by {ValidatedBy}", OrganizationId, count, validatedBy);
-        return count;
+        var validated = await rows.ValidateAsync(OrganizationId, exampleIds, validatedBy.Trim(), qualityScore, clock.GetUtcNow());
+        logger.LogInformation("Organization {OrganizationId}: {Count} examples validated by {ValidatedBy}", OrganizationId, validated.Count, validatedBy);
+        var found = validated.ToHashSet();
+        return new BulkValidation(validated.Count, exampleIds.Distinct().Where(id => !found.Contains(id)).ToList());
     }
 
     public Task<ExamplePage> ListAsync(ExampleListRequest request) => rows.ListAsync(OrganizationId, request);

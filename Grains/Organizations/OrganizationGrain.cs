@@ -92,7 +92,7 @@ public sealed class OrganizationGrain(
         var target = plans.Get(plan);
         if (target.MaxFineTunedModels is { } maxModels && S.ModelIds.Count > maxModels)
         {
-            throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, S.ModelIds.Count,
+            throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, S.ModelIds.Count, 0,
                 $"The organization has {S.ModelIds.Count} fine-tuned models; plan '{target.Name}' allows {maxModels}. Archive models first.");
         }
         if (target.MaxTrainingExamples is { } maxExamples)
@@ -100,7 +100,7 @@ public sealed class OrganizationGrain(
             var examples = await rows.CountTrainingExamplesAsync(Id);
             if (examples > maxExamples)
             {
-                throw PlanLimits.Exceeded(target, "maxTrainingExamples", maxExamples, examples,
+                throw PlanLimits.Exceeded(target, "maxTrainingExamples", maxExamples, examples, 0,
                     $"The organization has {examples} training examples; plan '{target.Name}' allows {maxExamples}. Delete examples first.");
             }
         }
@@ -359,11 +359,26 @@ public sealed class OrganizationGrain(
         return trimmed;
     }
 
-    /// <summary>A catalog model id (as the catalog spells it), or null for none.</summary>
+    /// <summary>A catalog model id (as the catalog spells it) that the organization's plan allows, or null for none.</summary>
     private string? OptionalModel(string? model)
     {
         var trimmed = model?.Trim();
-        return string.IsNullOrEmpty(trimmed) ? null : models.Get(trimmed, "defaultBaseModel").Id;
+        if (string.IsNullOrEmpty(trimmed))
+        {
+            return null;
+        }
+        var id = models.Get(trimmed, "defaultBaseModel").Id;
+        var plan = plans.Get(S.Plan);
+        if (!plan.AllowsBaseModel(id))
+        {
+            throw new ProblemException(ProblemKind.PlanLimit, "Base model not in the plan",
+                $"Plan '{plan.Name}' does not include '{id}'. " + (plan.AllowedBaseModels.Count == 0
+                    ? "It includes no base models; leave 'defaultBaseModel' empty or move to a paid plan."
+                    : $"It includes: {string.Join(", ", plan.AllowedBaseModels)}."),
+                "defaultBaseModel",
+                new Dictionary<string, string> { ["plan"] = plan.Name, ["limit"] = "allowedBaseModels" });
+        }
+        return id;
     }
 
     private OrganizationSnapshot Snapshot() => new(

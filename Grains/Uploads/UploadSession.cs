@@ -207,7 +207,7 @@ public sealed class UploadSession : IAsyncDisposable
     /// Finishes the upload: reports duplicates of stored examples and stores (or, for a dry run, finds
     /// out exactly what would be stored and stores nothing). A file without any example is refused.
     /// </summary>
-    public async Task<UploadReport> CompleteAsync(Func<int, ProblemException?> checkLimit, CancellationToken cancellationToken = default)
+    public async Task<UploadReport> CompleteAsync(ExampleLimitCheck checkLimit, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_finished, this);
         var connection = Connection();
@@ -230,7 +230,7 @@ public sealed class UploadSession : IAsyncDisposable
         }
         var toStore = (int)(_valid - _duplicates);
         var current = await ExampleRows.CountAsync(connection, _organizationId, _transaction, cancellationToken);
-        if (toStore > 0 && checkLimit(current + toStore) is { } problem)
+        if (toStore > 0 && checkLimit(current, toStore) is { } problem)
         {
             await DisposeAsync();
             throw problem;

@@ -34,7 +34,9 @@ public sealed class PlanLimitApiTests(ApiFixture fixture)
         refused.GetProperty("type").GetString().Should().Be("urn:objectalabs:problem:plan-limit");
         refused.GetProperty("plan").GetString().Should().Be("free");
         refused.GetProperty("limit").GetString().Should().Be("maxTrainingExamples");
-        refused.GetProperty("allowed").GetString().Should().Be("0");
+        refused.GetProperty("allowed").GetInt64().Should().Be(0);
+        refused.GetProperty("current").GetInt64().Should().Be(0);
+        refused.GetProperty("requested").GetInt64().Should().Be(1);
         accepted.StatusCode.Should().Be(HttpStatusCode.Created, await accepted.Content.ReadAsStringAsync());
     }
 
@@ -53,8 +55,8 @@ public sealed class PlanLimitApiTests(ApiFixture fixture)
             .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
 
         refused.GetProperty("limit").GetString().Should().Be("maxTrainingExamples");
-        refused.GetProperty("allowed").GetString().Should().Be("0");
-        refused.GetProperty("current").GetString().Should().Be("2");
+        refused.GetProperty("allowed").GetInt64().Should().Be(0);
+        refused.GetProperty("current").GetInt64().Should().Be(2);
         var organization = await (await admin.GetAsync($"/v1/organizations/{id}")).ReadJsonAsync();
         organization.GetProperty("plan").GetProperty("name").GetString().Should().Be("business");
     }

@@ -84,7 +84,8 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         validated.GetProperty("isValidated").GetBoolean().Should().BeTrue();
         validated.GetProperty("validatedBy").GetString().Should().StartWith("key:");
         edited.GetProperty("isValidated").GetBoolean().Should().BeFalse();
-        edited.GetProperty("example").GetString().Should().Contain("Like that.");
+        edited.GetProperty("example").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Object, "an example is answered as the JSON object it is");
+        edited.GetProperty("example").GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString().Should().Be("Like that.");
         (await client.DeleteAsync($"/v1/organizations/{id}/examples/{exampleId}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
         await (await client.GetAsync($"/v1/organizations/{id}/examples/{exampleId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
     }
@@ -202,5 +203,68 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         gpt35.GetProperty("tokenizer").GetString().Should().Be("cl100k_base");
         var together = models.EnumerateArray().First(m => m.GetProperty("provider").GetString() == "together");
         together.GetProperty("prices").GetProperty("training").ValueKind.Should().Be(JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task Bulk_validation_names_the_ids_it_did_not_find_and_who_validated_is_the_calling_key()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        var (other, otherKey) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        using var otherClient = fixture.Client(otherKey);
+        var mine = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("A?", "A.") })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var theirs = (await (await otherClient.PostAsJsonAsync($"/v1/organizations/{other}/examples", new { example = Example("B?", "B.") })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var unknown = Guid.NewGuid();
+
+        var forgedReviewer = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/validation", new { ids = new[] { mine }, qualityScore = 0.8, validatedBy = "the CEO" }))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var result = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/validation", new { ids = new[] { mine, theirs, unknown }, qualityScore = 0.8 })).ReadJsonAsync();
+
+        forgedReviewer.GetProperty("title").GetString().Should().Be("Unknown field");
+        result.GetProperty("validated").GetInt32().Should().Be(1);
+        result.GetProperty("notFound").EnumerateArray().Select(e => e.GetGuid()).Should().BeEquivalentTo([theirs, unknown], "another organization's example is not found either");
+        var listed = await (await client.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync();
+        var item = listed.GetProperty("items").EnumerateArray().Single();
+        item.GetProperty("validatedBy").GetString().Should().StartWith("key:");
+        item.GetProperty("example").ValueKind.Should().Be(JsonValueKind.Object, "a listed example is the JSON object, not a string of JSON");
+        var theirsNow = await (await otherClient.GetAsync($"/v1/organizations/{other}/examples/{theirs}")).ReadJsonAsync();
+        theirsNow.GetProperty("isValidated").GetBoolean().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task An_export_that_would_be_empty_says_why()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("A?", "A.") })).ReadJsonAsync(HttpStatusCode.Created);
+
+        var none = await (await client.GetAsync($"/v1/organizations/{id}/examples/export")).ShouldBeProblemAsync(HttpStatusCode.UnprocessableEntity);
+        var ids = (await (await client.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync()).GetProperty("items").EnumerateArray().Select(e => e.GetProperty("id").GetGuid()).ToArray();
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/validation", new { ids, qualityScore = 1.0 })).ReadJsonAsync();
+        var some = await client.GetAsync($"/v1/organizations/{id}/examples/export");
+
+        none.GetProperty("title").GetString().Should().Be("Nothing to export");
+        none.GetProperty("detail").GetString().Should().Contain("no validated examples").And.Contain("1 pending");
+        none.GetProperty("pending").GetInt32().Should().Be(1);
+        some.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await some.Content.ReadAsStringAsync()).Should().Contain("\"A.\"");
+    }
+
+    [Fact]
+    public async Task An_agents_default_base_model_must_be_one_its_plan_allows()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync("professional");
+        using var client = fixture.Client(key);
+
+        var refused = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/agents", new { name = "Bot", defaultBaseModel = "openai/gpt-4.1-mini-2025-04-14" }))
+            .ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+        var allowed = await client.PostAsJsonAsync($"/v1/organizations/{id}/agents", new { name = "Bot", defaultBaseModel = "openai/gpt-4o-mini-2024-07-18" });
+
+        refused.GetProperty("field").GetString().Should().Be("defaultBaseModel");
+        refused.GetProperty("plan").GetString().Should().Be("professional");
+        refused.GetProperty("detail").GetString().Should().Contain("openai/gpt-4o-mini-2024-07-18", "the refusal lists what the plan does include");
+        allowed.StatusCode.Should().Be(HttpStatusCode.Created);
+        var agents = await (await client.GetAsync($"/v1/organizations/{id}/agents")).ReadJsonAsync();
+        agents.GetArrayLength().Should().Be(1, "the refused agent was not created");
     }
 }

@@ -32,7 +32,7 @@ public sealed class ExampleStoreTests(TrainingDataFixture f) : IClassFixture<Tra
         (await f.Examples.GetAsync(mine, stored.Id)).Should().BeNull();
         (await f.Examples.ListAsync(mine, new ExampleListRequest(new ExampleFilter()))).Items.Should().BeEmpty();
         (await f.Examples.DeleteAsync(mine, stored.Id)).Should().BeFalse();
-        (await f.Examples.ValidateAsync(mine, [stored.Id], "me", 1m, DateTimeOffset.UtcNow)).Should().Be(0);
+        (await f.Examples.ValidateAsync(mine, [stored.Id], "me", 1m, DateTimeOffset.UtcNow)).Should().BeEmpty();
         (await f.Examples.UpdateAsync(mine, stored.Id, null, ["x"], null, DateTimeOffset.UtcNow)).Should().BeNull();
         (await f.Examples.GetAsync(theirs, stored.Id))!.Tags.Should().BeEmpty("the other organization's edit must not land");
         // The same content is not a duplicate across organizations.
@@ -75,7 +75,7 @@ public sealed class ExampleStoreTests(TrainingDataFixture f) : IClassFixture<Tra
         var rows = Enumerable.Range(0, 5).Select(i => TrainingDataFixture.Row(TrainingDataFixture.Chat($"q{i}", $"a{i}"))).ToList();
         (await f.Examples.StoreAsync(org, rows, ExampleLimits.None)).Stored.Should().Be(5);
 
-        (await f.Examples.ValidateAsync(org, [rows[0].Id, rows[1].Id, Guid.NewGuid()], "lead", 1m, DateTimeOffset.UtcNow)).Should().Be(2);
+        (await f.Examples.ValidateAsync(org, [rows[0].Id, rows[1].Id, Guid.NewGuid()], "lead", 1m, DateTimeOffset.UtcNow)).Should().BeEquivalentTo([rows[0].Id, rows[1].Id]);
 
         var page = await f.Examples.ListAsync(org, new ExampleListRequest(new ExampleFilter(ValidationFilter.Pending)));
         page.Counts.Should().Be(new ExampleCounts(2, 3));
@@ -159,8 +159,7 @@ public sealed class ExampleStoreTests(TrainingDataFixture f) : IClassFixture<Tra
 
         var problem = (await tooMany.Should().ThrowAsync<ProblemException>()).Which;
         problem.Kind.Should().Be(ProblemKind.PlanLimit);
-        problem.Extensions["allowed"].Should().Be("3");
-        problem.Extensions["current"].Should().Be("4");
+        problem.Figures.Should().Equal(new Dictionary<string, long> { ["allowed"] = 3, ["current"] = 2, ["requested"] = 2 });
         (await f.CountAsync("SELECT count(*) FROM training_examples WHERE organization_id = @org", new { org })).Should().Be(2);
         // Duplicates do not count against the limit: storing a known example and one new one fits.
         (await f.Examples.StoreAsync(org, [TrainingDataFixture.Row(TrainingDataFixture.Chat("1", "1")), TrainingDataFixture.Row(TrainingDataFixture.Chat("3", "3"))], ExampleLimits.For(Small)))

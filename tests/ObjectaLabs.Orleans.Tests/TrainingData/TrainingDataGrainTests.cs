@@ -44,7 +44,7 @@ public sealed class TrainingDataGrainTests(ClusterFixture cluster)
         var page = await examples.ListAsync(new ExampleListRequest(new ExampleFilter(Tag: "batch-1"), Limit: 5));
         page.Items.Should().HaveCount(5);
         page.Counts.Should().Be(new ExampleCounts(0, 12));
-        (await examples.BulkValidateAsync(page.Items.Select(i => i.Id).ToList(), "reviewer", 0.9m)).Should().Be(5);
+        (await examples.BulkValidateAsync(page.Items.Select(i => i.Id).ToList(), "reviewer", 0.9m)).Should().BeEquivalentTo(new BulkValidation(5, []));
         var lines = new List<string>();
         await foreach (var line in examples.ExportAsync(new ExportRequest()))
         {
