@@ -7,21 +7,39 @@ namespace ObjectaLabs.Orleans.Bench;
 
 public static class Program
 {
+    private const string Usage = "usage: bench/run upload|copy|assign [examples|subjects|smoke]";
+
     public static async Task<int> Main(string[] args)
     {
         var name = args.ElementAtOrDefault(0);
-        var examples = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
+        var size = args.ElementAtOrDefault(1);
+        // "smoke": sizes small enough to finish in seconds, for CI; it proves the benchmark runs, not how fast.
+        var smoke = size == "smoke";
+        int? count = null;
+        if (size is not null && !smoke)
+        {
+            if (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < 1)
+            {
+                await Console.Error.WriteLineAsync(Usage);
+                return 2;
+            }
+            count = n;
+        }
         var result = name switch
         {
-            "upload" => await UploadBenchmark.RunAsync(examples),
-            "copy" => await CopyBenchmark.RunAsync(examples),
-            "assign" => AssignBenchmark.Run(args.Length > 1 ? examples : 10_000),
+            "upload" => await UploadBenchmark.RunAsync(smoke ? 300 : count ?? 100_000),
+            "copy" => await CopyBenchmark.RunAsync(smoke ? 300 : count ?? 100_000),
+            "assign" => AssignBenchmark.Run(smoke ? 1_000 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 0.1 : 1)),
             _ => null,
         };
         if (result is null)
         {
-            await Console.Error.WriteLineAsync("usage: bench/run upload|copy|assign [examples|subjects]");
+            await Console.Error.WriteLineAsync(Usage);
             return 2;
+        }
+        if (smoke)
+        {
+            Console.WriteLine("smoke run: too small to measure; the ratio below says only that the benchmark ran");
         }
         Console.WriteLine(result.ToString());
         return 0;

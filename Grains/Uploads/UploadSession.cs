@@ -241,8 +241,9 @@ public sealed class UploadSession : IAsyncDisposable
             inserted = await ExampleRows.InsertStagedAsync(connection, _transaction!, _organizationId, UploadId, _options.AgentId,
                 _options.Tags ?? [], _startedAt, cancellationToken);
         }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation && _options.AgentId is not null)
         {
+            // Only an upload that names an agent can miss it; a missing organization is not the caller's agent at fault.
             await DisposeAsync();
             throw ProblemException.Invalid("agentId", $"Agent '{_options.AgentId}' does not belong to this organization.");
         }

@@ -14,9 +14,9 @@ namespace ObjectaLabs.Orleans.Bench.Assign;
 public static class AssignBenchmark
 {
     private const int Rounds = 5;
-    private static readonly TimeSpan RoundTime = TimeSpan.FromSeconds(1);
 
-    public static BenchResult Run(int subjects)
+    /// <summary>Runs <c>Rounds</c> timed rounds of each (plus one warm-up), each lasting <paramref name="roundTime"/>.</summary>
+    public static BenchResult Run(int subjects, TimeSpan roundTime)
     {
         var experiment = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e");
         var keys = Enumerable.Range(0, subjects).Select(i => $"conversation-{i:D8}").ToArray();
@@ -27,9 +27,9 @@ public static class AssignBenchmark
         for (var round = 0; round <= Rounds; round++)
         {
             var allocated = GC.GetAllocatedBytesForCurrentThread();
-            var (calls, seconds) = Time(i => candidates += StickyAssignment.Assign(experiment, keys[i % keys.Length], 0.5) == ExperimentArm.Candidate ? 1 : 0);
+            var (calls, seconds) = Time(roundTime, i => candidates += StickyAssignment.Assign(experiment, keys[i % keys.Length], 0.5) == ExperimentArm.Candidate ? 1 : 0);
             var perCall = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)calls;
-            var (hashes, hashSeconds) = Time(i =>
+            var (hashes, hashSeconds) = Time(roundTime, i =>
             {
                 Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
                 SHA256.HashData(messages[i % messages.Length], hash);
@@ -46,11 +46,11 @@ public static class AssignBenchmark
         return new BenchResult("assign", ours, baseline, "");
     }
 
-    private static (long Calls, double Seconds) Time(Action<int> call)
+    private static (long Calls, double Seconds) Time(TimeSpan roundTime, Action<int> call)
     {
         var watch = Stopwatch.StartNew();
         long calls = 0;
-        while (watch.Elapsed < RoundTime)
+        while (watch.Elapsed < roundTime)
         {
             for (var i = 0; i < 10_000; i++)
             {

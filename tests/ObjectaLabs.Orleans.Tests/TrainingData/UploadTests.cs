@@ -152,6 +152,27 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
     }
 
     [Fact]
+    public async Task Upload_naming_another_organizations_agent_is_refused_on_the_agent()
+    {
+        var org = await f.NewOrganizationAsync();
+        var stranger = await f.NewAgentAsync(await f.NewOrganizationAsync());
+        var upload = () => UploadAsync(org, Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(AgentId: stranger));
+
+        var problem = (await upload.Should().ThrowAsync<ProblemException>()).Which;
+        problem.Field.Should().Be("agentId");
+        problem.Message.Should().Contain(stranger.ToString());
+    }
+
+    [Fact]
+    public async Task Upload_for_an_organization_without_a_row_does_not_blame_an_agent_it_never_named()
+    {
+        // A dry run inserts too (then rolls back): the benchmark once died here on "Agent '' does not belong".
+        var upload = () => UploadAsync(Guid.NewGuid(), Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(DryRun: true));
+
+        (await upload.Should().ThrowAsync<Npgsql.PostgresException>()).Which.SqlState.Should().Be(Npgsql.PostgresErrorCodes.ForeignKeyViolation);
+    }
+
+    [Fact]
     public async Task Upload_over_the_plan_limit_stores_nothing()
     {
         var org = await f.NewOrganizationAsync();
