@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -13,22 +14,27 @@ internal static class ConsoleLogs
 {
     public static void Configure(ILoggingBuilder logging, IConfiguration configuration)
     {
-        var configured = configuration["Logging:Console:FormatterName"];
-        var formatter = string.IsNullOrWhiteSpace(configured)
-            ? Console.IsOutputRedirected ? ConsoleFormatterNames.Json : ConsoleFormatterNames.Simple
-            : configured;
+        var formatter = Choose(configuration["Logging:Console:FormatterName"], Console.IsOutputRedirected);
+        // One AddConsole naming the formatter; the formatters' own options are configured, not added: each of
+        // AddSimpleConsole and AddJsonConsole also names itself the formatter, and the last one called would win.
         logging.AddConsole(o => o.FormatterName = formatter);
-        logging.AddSimpleConsole(o =>
+        logging.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss ";
             o.IncludeScopes = false;
         });
-        logging.AddJsonConsole(o =>
+        logging.Services.Configure<JsonConsoleFormatterOptions>(o =>
         {
             o.IncludeScopes = true;
             o.TimestampFormat = "O";
             o.UseUtcTimestamp = true;
         });
     }
+
+    /// <summary>The configured formatter if any; else short lines on a terminal and JSON when the output is redirected.</summary>
+    public static string Choose(string? configured, bool outputRedirected) =>
+        !string.IsNullOrWhiteSpace(configured) ? configured.Trim()
+        : outputRedirected ? ConsoleFormatterNames.Json
+        : ConsoleFormatterNames.Simple;
 }

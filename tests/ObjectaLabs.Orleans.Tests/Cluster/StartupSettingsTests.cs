@@ -82,6 +82,25 @@ public sealed class StartupSettingsTests
         await start.Should().ThrowAsync<InvalidOperationException>().WithMessage("*'Api:MaxRequestBodyBytes'*");
     }
 
+    [Theory]
+    [InlineData("simple")]
+    [InlineData("json")]
+    [InlineData(null)]
+    public async Task Console_logs_use_the_configured_formatter_or_short_lines_on_a_terminal_and_JSON_when_redirected(string? configured)
+    {
+        // A test's output is a pipe, so with nothing configured the choice is JSON; on a terminal it is short lines.
+        var expected = configured ?? (Console.IsOutputRedirected ? "json" : "simple");
+        var setting = configured is null ? [] : new[] { ("Logging:Console:FormatterName", configured) };
+
+        using var silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(Silo(setting)));
+        await using var api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(Api(setting)));
+
+        silo.Services.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>().CurrentValue.FormatterName
+            .Should().Be(expected);
+        api.Services.GetRequiredService<IOptionsMonitor<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>>().CurrentValue.FormatterName
+            .Should().Be(expected);
+    }
+
     private static Dictionary<string, string?> Silo(params (string Key, string Value)[] settings)
     {
         var config = new Dictionary<string, string?>
