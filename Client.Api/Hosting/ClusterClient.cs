@@ -16,6 +16,7 @@ public static class ClusterClient
             o.ClusterId = settings.Value.ClusterId;
             o.ServiceId = settings.Value.ServiceId;
         });
+        ClusterSettings.CarryDatabaseFaults(client.Services);
         client.UseAdoNetClustering(o =>
         {
             o.Invariant = ClusterSettings.Invariant;

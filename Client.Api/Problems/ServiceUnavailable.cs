@@ -32,7 +32,8 @@ public static class ServiceUnavailable
             {
                 case PostgresException postgres:
                     // A server answer (constraint, syntax) is a real error; only "server unavailable" classes count.
-                    return IsUnavailableSqlState(postgres.SqlState);
+                    // Carried from a silo, only the message survives ("57P01: terminating connection …").
+                    return IsUnavailableSqlState(postgres.SqlState ?? StateInMessage(postgres.Message));
                 case NpgsqlException or SocketException or TimeoutException:
                 case SiloUnavailableException or OrleansMessageRejectionException or ConnectionFailedException:
                 case GatewayTooBusyException or ClientNotAvailableException:
@@ -46,6 +47,9 @@ public static class ServiceUnavailable
         }
         return false;
     }
+
+    private static string StateInMessage(string? message) =>
+        message is { Length: > 6 } && message[5] == ':' ? message[..5] : "";
 
     // 08: connection exceptions; 53: insufficient resources; 57P0x: admin/crash shutdown, cannot connect now.
     private static bool IsUnavailableSqlState(string state) =>

@@ -35,4 +35,14 @@ public class ClusterSettings
     /// the cluster, where grains trust every caller: only for a network that nothing else can reach.
     /// </summary>
     public bool AllowInsecureNetwork { get; set; }
+
+    /// <summary>
+    /// Lets database exceptions (Npgsql's) cross from a silo to the API like the framework's own: Orleans' exception
+    /// codec only takes types of the namespaces it lists, and failed to encode any other, so a database outage in a
+    /// grain reached the API as a codec error (a 500) instead of the fault the API answers 503 for. Silos and
+    /// clients both call this.
+    /// </summary>
+    public static void CarryDatabaseFaults(Microsoft.Extensions.DependencyInjection.IServiceCollection services) =>
+        Microsoft.Extensions.DependencyInjection.OptionsServiceCollectionExtensions.Configure<global::Orleans.Serialization.ExceptionSerializationOptions>(
+            services, o => o.SupportedNamespacePrefixes.Add("Npgsql"));
 }

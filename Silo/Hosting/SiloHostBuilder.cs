@@ -93,6 +93,7 @@ public static class SiloHostBuilder
         {
             silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = minimum);
         }
+        ClusterSettings.CarryDatabaseFaults(silo.Services);
         silo.Services.Configure<ClusterMembershipOptions>(configuration.GetSection($"{SiloSettings.Section}:Membership"));
         if (settings.Dashboard)
         {
