@@ -10,11 +10,11 @@ public static class AgentsApi
     {
         var group = app.MapGroup("/v1/organizations/{orgId:guid}/agents").WithTags("Agents")
             .RequireOrganizationScope(ApiKeyScope.Admin);
-        group.MapGet("/", ListAgents).WithSummary("The organization's agents.");
+        group.MapGet("/", ListAgents).WithSummary("The organization's agents; archived ones too with includeArchived=true.");
         group.MapPost("/", CreateAgent).WithSummary("Adds an agent.");
         group.MapGet("/{agentId:guid}", GetAgent).WithSummary("One agent.");
         group.MapPatch("/{agentId:guid}", UpdateAgent).WithSummary("Renames an agent or changes its default base model.");
-        group.MapDelete("/{agentId:guid}", DeleteAgent).WithSummary("Removes an agent.");
+        group.MapDelete("/{agentId:guid}", ArchiveAgent).WithSummary("Archives an agent: it leaves the listing and takes no new conversations; its conversations and the examples imported from them stay.");
         return app;
     }
 
@@ -24,8 +24,8 @@ public static class AgentsApi
     /// <summary>New values for an agent; absent fields are unchanged.</summary>
     public sealed record UpdateAgentRequest(string? Name, string? DefaultBaseModel);
 
-    public static async Task<Ok<IReadOnlyList<AgentInfo>>> ListAgents(Guid orgId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListAgentsAsync());
+    public static async Task<Ok<IReadOnlyList<AgentInfo>>> ListAgents(Guid orgId, IGrainFactory grains, bool? includeArchived) =>
+        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListAgentsAsync(includeArchived ?? false));
 
     public static async Task<Created<AgentInfo>> CreateAgent(Guid orgId, CreateAgentRequest request, IGrainFactory grains)
     {
@@ -40,9 +40,6 @@ public static class AgentsApi
     public static async Task<Ok<AgentInfo>> UpdateAgent(Guid orgId, Guid agentId, UpdateAgentRequest request, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).UpdateAgentAsync(agentId, request.Name, request.DefaultBaseModel));
 
-    public static async Task<NoContent> DeleteAgent(Guid orgId, Guid agentId, IGrainFactory grains)
-    {
-        await grains.GetGrain<IOrganizationGrain>(orgId).RemoveAgentAsync(agentId);
-        return TypedResults.NoContent();
-    }
+    public static async Task<Ok<AgentInfo>> ArchiveAgent(Guid orgId, Guid agentId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ArchiveAgentAsync(agentId));
 }

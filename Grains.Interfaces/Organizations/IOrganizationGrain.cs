@@ -37,13 +37,13 @@ public interface IOrganizationGrain : IGrainWithGuidKey
     [Alias("update-agent")]
     Task<AgentInfo> UpdateAgentAsync(Guid agentId, string? name, string? defaultBaseModel);
 
-    /// <summary>Removes an agent.</summary>
-    [Alias("remove-agent")]
-    Task RemoveAgentAsync(Guid agentId);
+    /// <summary>Archives an agent: it leaves the listing and takes no new conversations; its conversations and examples stay.</summary>
+    [Alias("archive-agent")]
+    Task<AgentInfo> ArchiveAgentAsync(Guid agentId);
 
-    /// <summary>The organization's agents, oldest first.</summary>
-    [Alias("agents"), global::Orleans.Concurrency.ReadOnly]
-    ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync();
+    /// <summary>The organization's agents, oldest first; archived ones only when asked for.</summary>
+    [Alias("list-agents"), global::Orleans.Concurrency.ReadOnly]
+    ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync(bool includeArchived = false);
 
     /// <summary>One agent, or a not-found problem.</summary>
     [Alias("agent"), global::Orleans.Concurrency.ReadOnly]

@@ -4,7 +4,7 @@ namespace ObjectaLabs.Orleans.Organizations;
 
 /// <summary>An agent of the organization: the unit that asks for a model on every request.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.agent")]
-public sealed record class AgentInfo(Guid Id, string Name, string? DefaultBaseModel, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+public sealed record class AgentInfo(Guid Id, string Name, string? DefaultBaseModel, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, DateTimeOffset? ArchivedAt = null);
 
 /// <summary>The organization as its admins see it.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.organization")]

@@ -12,7 +12,9 @@ public sealed record class PlanDefinition(
     int? MaxFineTunedModels,
     int? MaxTrainingExamples,
     bool AbTesting,
-    IReadOnlyList<string> AllowedBaseModels)
+    IReadOnlyList<string> AllowedBaseModels,
+    long? MaxConversations = null,
+    long? MaxConversationBytes = null)
 {
     public bool AllowsBaseModel(string baseModel) =>
         AllowedBaseModels.Contains("*") || AllowedBaseModels.Contains(baseModel, StringComparer.OrdinalIgnoreCase);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapper;
 using Npgsql;
+using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.Conversations;
@@ -11,10 +12,24 @@ public sealed record class StoredConversation(Guid Id, Guid AgentId, List<Conver
 /// <summary>The <c>conversations</c> and <c>conversation_messages</c> tables, always scoped by organization.</summary>
 public sealed class ConversationRows(NpgsqlDataSource db)
 {
-    public async Task<ConversationRecorded> InsertAsync(Guid organizationId, Guid id, NewConversation c)
+    /// <summary>
+    /// Stores a conversation once (by external id), refused for an agent of another organization or an archived
+    /// one, and within the plan's conversation quota, which is counted in the same transaction.
+    /// </summary>
+    public async Task<ConversationRecorded> InsertAsync(Guid organizationId, Guid id, NewConversation c, PlanDefinition plan)
     {
         await using var connection = await db.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
+        var agent = await connection.QuerySingleOrDefaultAsync<(Guid Id, DateTime? ArchivedAt)?>(
+            "SELECT id, archived_at FROM agents WHERE organization_id = @organizationId AND id = @AgentId", new { organizationId, c.AgentId }, transaction);
+        if (agent is null)
+        {
+            throw ProblemException.Invalid("agentId", $"Agent '{c.AgentId}' does not belong to this organization.");
+        }
+        if (agent.Value.ArchivedAt is not null)
+        {
+            throw ProblemException.Conflict($"Agent '{c.AgentId}' is archived and takes no new conversations.", "agentId");
+        }
         Guid? inserted;
         try
         {
@@ -48,6 +63,7 @@ public sealed class ConversationRows(NpgsqlDataSource db)
             await transaction.CommitAsync();
             return new ConversationRecorded(existing, Created: false);
         }
+        await CountAgainstQuotaAsync(connection, transaction, organizationId, ConversationSize.Of(c), plan);
         await connection.ExecuteAsync("""
             INSERT INTO conversation_messages (conversation_id, position, role, content, name, tool_calls, tool_call_id)
             VALUES (@id, @Position, @Role, @Content, @Name, @ToolCalls::jsonb, @ToolCallId)
@@ -55,6 +71,31 @@ public sealed class ConversationRows(NpgsqlDataSource db)
             c.Messages.Select((m, i) => new { id, Position = i, m.Role, m.Content, m.Name, m.ToolCalls, m.ToolCallId }), transaction);
         await transaction.CommitAsync();
         return new ConversationRecorded(id, Created: true);
+    }
+
+    /// <summary>Adds one conversation of <paramref name="bytes"/> to the organization's usage, or refuses if the plan's quota would be passed.</summary>
+    private static async Task CountAgainstQuotaAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid organizationId, long bytes, PlanDefinition plan)
+    {
+        var counted = await connection.ExecuteScalarAsync<long?>("""
+            INSERT INTO organization_conversation_usage (organization_id) VALUES (@organizationId) ON CONFLICT DO NOTHING;
+            UPDATE organization_conversation_usage SET conversations = conversations + 1, bytes = bytes + @bytes
+            WHERE organization_id = @organizationId
+              AND (@maxConversations::bigint IS NULL OR conversations + 1 <= @maxConversations)
+              AND (@maxBytes::bigint IS NULL OR bytes + @bytes <= @maxBytes)
+            RETURNING conversations;
+            """,
+            new { organizationId, bytes, maxConversations = plan.MaxConversations, maxBytes = plan.MaxConversationBytes }, transaction);
+        if (counted is not null)
+        {
+            return;
+        }
+        var (conversations, stored) = await connection.QuerySingleAsync<(long, long)>(
+            "SELECT conversations, bytes FROM organization_conversation_usage WHERE organization_id = @organizationId", new { organizationId }, transaction);
+        throw plan.MaxConversations is { } max && conversations + 1 > max
+            ? PlanLimits.Exceeded(plan, "maxConversations", max, conversations, 1,
+                $"The organization stores {conversations} conversations; plan '{plan.Name}' allows {max}. Import or delete older ones, or move to a larger plan.")
+            : PlanLimits.Exceeded(plan, "maxConversationBytes", plan.MaxConversationBytes!.Value, stored, bytes,
+                $"The organization stores {stored} bytes of conversations and this one has {bytes}; plan '{plan.Name}' allows {plan.MaxConversationBytes}.");
     }
 
     /// <summary>The conversations matching the import filters, oldest first, streamed.</summary>

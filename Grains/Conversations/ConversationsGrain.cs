@@ -39,8 +39,8 @@ public sealed class ConversationsGrain(
         {
             throw ProblemException.Invalid("startedAt", "'startedAt' must not be after 'endedAt'.");
         }
-        await GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId).GetPlanAsync(); // refuses unknown organizations
-        var recorded = await conversations.InsertAsync(OrganizationId, Guid.CreateVersion7(clock.GetUtcNow()), conversation);
+        var plan = await GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId).GetPlanAsync(); // refuses unknown organizations
+        var recorded = await conversations.InsertAsync(OrganizationId, Guid.CreateVersion7(clock.GetUtcNow()), conversation, plan);
         logger.LogDebug("Conversation {ConversationId} recorded for agent {AgentId} (new: {Created})", recorded.Id, conversation.AgentId, recorded.Created);
         return recorded;
     }

@@ -123,7 +123,7 @@ public sealed class OrganizationGrain(
     public async Task<AgentInfo> AddAgentAsync(string name, string? defaultBaseModel)
     {
         RequireExists();
-        if (S.Agents.Count >= MaxAgents)
+        if (S.Agents.Values.Count(a => a.ArchivedAt is null) >= MaxAgents)
         {
             throw ProblemException.Conflict($"An organization can have at most {MaxAgents} agents.");
         }
@@ -147,6 +147,10 @@ public sealed class OrganizationGrain(
     {
         RequireExists();
         var agent = RequireAgent(agentId);
+        if (agent.ArchivedAt is not null)
+        {
+            throw ProblemException.Conflict($"Agent {agentId} is archived; archived agents cannot be changed.", "agentId");
+        }
         var updated = new AgentState
         {
             Name = name is null ? agent.Name : RequireName(name, "name"),
@@ -161,20 +165,30 @@ public sealed class OrganizationGrain(
         return ToInfo(agentId, updated);
     }
 
-    public async Task RemoveAgentAsync(Guid agentId)
+    public async Task<AgentInfo> ArchiveAgentAsync(Guid agentId)
     {
         RequireExists();
-        RequireAgent(agentId);
-        await rows.DeleteAgentAsync(Id, agentId);
+        var agent = RequireAgent(agentId);
+        if (agent.ArchivedAt is not null)
+        {
+            return ToInfo(agentId, agent);
+        }
+        var archived = agent.Copy();
+        archived.ArchivedAt = archived.UpdatedAt = clock.GetUtcNow();
+        // The row is archived, never deleted: conversations and examples keep pointing at it.
+        await rows.UpsertAgentAsync(Id, agentId, archived);
         var next = S.Copy();
-        next.Agents.Remove(agentId);
+        next.Agents[agentId] = archived;
         await CommitAsync(next);
+        logger.LogInformation("Organization {OrganizationId} archived agent {AgentId}", Id, agentId);
+        return ToInfo(agentId, archived);
     }
 
-    public ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync()
+    public ValueTask<IReadOnlyList<AgentInfo>> ListAgentsAsync(bool includeArchived = false)
     {
         RequireExists();
-        IReadOnlyList<AgentInfo> list = S.Agents.OrderBy(a => a.Value.CreatedAt).ThenBy(a => a.Key).Select(a => ToInfo(a.Key, a.Value)).ToList();
+        IReadOnlyList<AgentInfo> list = S.Agents.Where(a => includeArchived || a.Value.ArchivedAt is null)
+            .OrderBy(a => a.Value.CreatedAt).ThenBy(a => a.Key).Select(a => ToInfo(a.Key, a.Value)).ToList();
         return ValueTask.FromResult(list);
     }
 
@@ -385,7 +399,7 @@ public sealed class OrganizationGrain(
         Id, S.Name, plans.Get(S.Plan), S.CreatedAt, S.UpdatedAt,
         S.Agents.Count, S.ApiKeys.Values.Count(k => k.RevokedAt is null), S.ModelIds.Count);
 
-    private static AgentInfo ToInfo(Guid id, AgentState a) => new(id, a.Name, a.DefaultBaseModel, a.CreatedAt, a.UpdatedAt);
+    private static AgentInfo ToInfo(Guid id, AgentState a) => new(id, a.Name, a.DefaultBaseModel, a.CreatedAt, a.UpdatedAt, a.ArchivedAt);
 
     private ApiKeyInfo ToInfo(string id, ApiKeyState k) =>
         new(id, k.Name, k.Prefix, k.Scope, k.CreatedAt, _usedSince.GetValueOrDefault(id) ?? k.LastUsedAt, k.RevokedAt);

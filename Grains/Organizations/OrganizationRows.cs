@@ -35,18 +35,13 @@ public sealed class OrganizationRows(NpgsqlDataSource db)
     {
         await using var connection = await db.OpenConnectionAsync();
         await connection.ExecuteAsync("""
-            INSERT INTO agents (id, organization_id, name, default_base_model, created_at, updated_at)
-            VALUES (@id, @organizationId, @Name, @DefaultBaseModel, @CreatedAt, @UpdatedAt)
-            ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_base_model = excluded.default_base_model, updated_at = excluded.updated_at
+            INSERT INTO agents (id, organization_id, name, default_base_model, created_at, updated_at, archived_at)
+            VALUES (@id, @organizationId, @Name, @DefaultBaseModel, @CreatedAt, @UpdatedAt, @ArchivedAt)
+            ON CONFLICT (id) DO UPDATE SET name = excluded.name, default_base_model = excluded.default_base_model,
+                updated_at = excluded.updated_at, archived_at = excluded.archived_at
             WHERE agents.organization_id = excluded.organization_id
             """,
-            new { id, organizationId, agent.Name, agent.DefaultBaseModel, agent.CreatedAt, agent.UpdatedAt });
-    }
-
-    public async Task DeleteAgentAsync(Guid organizationId, Guid id)
-    {
-        await using var connection = await db.OpenConnectionAsync();
-        await connection.ExecuteAsync("DELETE FROM agents WHERE id = @id AND organization_id = @organizationId", new { id, organizationId });
+            new { id, organizationId, agent.Name, agent.DefaultBaseModel, agent.CreatedAt, agent.UpdatedAt, agent.ArchivedAt });
     }
 
     public async Task<int> CountTrainingExamplesAsync(Guid organizationId)

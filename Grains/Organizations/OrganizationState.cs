@@ -40,6 +40,8 @@ public sealed class AgentState
     [Id(1)] public string? DefaultBaseModel { get; set; }
     [Id(2)] public DateTimeOffset CreatedAt { get; set; }
     [Id(3)] public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>When the agent was archived; archived agents are kept, never erased.</summary>
+    [Id(4)] public DateTimeOffset? ArchivedAt { get; set; }
 
     public AgentState Copy() => (AgentState)MemberwiseClone();
 }

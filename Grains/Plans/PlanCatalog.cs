@@ -29,7 +29,7 @@ public sealed class PlanCatalog
             {
                 throw new InvalidOperationException($"Plan name '{plan.Name}' must be a non-empty lower-case identifier.");
             }
-            if (plan.MaxFineTunedModels < 0 || plan.MaxTrainingExamples < 0)
+            if (plan.MaxFineTunedModels < 0 || plan.MaxTrainingExamples < 0 || plan.MaxConversations < 0 || plan.MaxConversationBytes < 0)
             {
                 throw new InvalidOperationException($"Plan '{plan.Name}' has a negative limit.");
             }

@@ -83,7 +83,7 @@ public sealed class TenancyAndScopeTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task Agents_can_be_created_listed_updated_and_removed()
+    public async Task Agents_can_be_created_listed_updated_and_archived()
     {
         var (id, key) = await fixture.CreateOrganizationAsync();
         using var admin = fixture.Client(key);
@@ -93,12 +93,15 @@ public sealed class TenancyAndScopeTests(ApiFixture fixture)
         var agentId = created.GetProperty("id").GetGuid();
         var updated = await (await admin.PatchAsJsonAsync($"/v1/organizations/{id}/agents/{agentId}", new { name = "Support v2" })).ReadJsonAsync();
         var list = await (await admin.GetAsync($"/v1/organizations/{id}/agents")).ReadJsonAsync();
-        var deleted = await admin.DeleteAsync($"/v1/organizations/{id}/agents/{agentId}");
+        var archived = await (await admin.DeleteAsync($"/v1/organizations/{id}/agents/{agentId}")).ReadJsonAsync();
 
         updated.GetProperty("name").GetString().Should().Be("Support v2");
         updated.GetProperty("defaultBaseModel").GetString().Should().Be("openai/gpt-4o-mini-2024-07-18", "a PATCH leaves absent fields alone");
         list.GetArrayLength().Should().Be(1);
-        deleted.StatusCode.Should().Be(HttpStatusCode.NoContent);
-        await (await admin.GetAsync($"/v1/organizations/{id}/agents/{agentId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        archived.GetProperty("archivedAt").ValueKind.Should().Be(System.Text.Json.JsonValueKind.String);
+        (await (await admin.GetAsync($"/v1/organizations/{id}/agents")).ReadJsonAsync()).GetArrayLength().Should().Be(0, "archived agents leave the listing");
+        (await (await admin.GetAsync($"/v1/organizations/{id}/agents?includeArchived=true")).ReadJsonAsync()).GetArrayLength().Should().Be(1);
+        (await (await admin.GetAsync($"/v1/organizations/{id}/agents/{agentId}")).ReadJsonAsync()).GetProperty("name").GetString().Should().Be("Support v2");
+        await (await admin.PatchAsJsonAsync($"/v1/organizations/{id}/agents/{agentId}", new { name = "Back" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
     }
 }

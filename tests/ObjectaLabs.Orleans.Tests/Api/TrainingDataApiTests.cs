@@ -267,4 +267,28 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         var agents = await (await client.GetAsync($"/v1/organizations/{id}/agents")).ReadJsonAsync();
         agents.GetArrayLength().Should().Be(1, "the refused agent was not created");
     }
+
+    [Fact]
+    public async Task Archiving_an_agent_keeps_its_conversations_and_examples_and_refuses_new_conversations()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        var agent = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/agents", new { name = "Old bot" })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        object Conversation(string text) => new
+        {
+            agentId = agent, rating = 5, endedAt = DateTimeOffset.UtcNow,
+            messages = new[] { new { role = "user", content = text }, new { role = "assistant", content = "Sure." } },
+        };
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/conversations", Conversation("Help?"))).ReadJsonAsync(HttpStatusCode.Created);
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/conversations/imports", new { agentId = agent })).ReadJsonAsync();
+
+        await (await client.DeleteAsync($"/v1/organizations/{id}/agents/{agent}")).ReadJsonAsync();
+        var refused = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/conversations", Conversation("Again?"))).ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        var reimport = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/conversations/imports", new { agentId = agent })).ReadJsonAsync();
+        var examples = await (await client.GetAsync($"/v1/organizations/{id}/examples?agentId={agent}")).ReadJsonAsync();
+
+        refused.GetProperty("detail").GetString().Should().Contain("archived");
+        reimport.GetProperty("alreadyImported").GetInt32().Should().Be(1, "the archived agent's conversation is still stored");
+        examples.GetProperty("items").GetArrayLength().Should().Be(1, "the example imported from it stays, still linked to the agent");
+    }
 }

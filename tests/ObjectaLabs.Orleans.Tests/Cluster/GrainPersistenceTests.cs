@@ -42,8 +42,10 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
         (await connection.QuerySingleAsync<string>("SELECT plan FROM organizations WHERE id = @id", new { id })).Should().Be("enterprise");
         (await connection.ExecuteScalarAsync<Guid>("SELECT organization_id FROM agents WHERE id = @id", new { id = agent.Id })).Should().Be(id);
 
-        await grain.RemoveAgentAsync(agent.Id);
-        (await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM agents WHERE id = @id", new { id = agent.Id })).Should().Be(0);
+        var archived = await grain.ArchiveAgentAsync(agent.Id);
+        archived.ArchivedAt.Should().NotBeNull();
+        (await connection.ExecuteScalarAsync<DateTime?>("SELECT archived_at FROM agents WHERE id = @id", new { id = agent.Id }))
+            .Should().NotBeNull("an archived agent keeps its row, marked archived");
     }
 
     [Fact]

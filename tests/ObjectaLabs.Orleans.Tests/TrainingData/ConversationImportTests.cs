@@ -7,12 +7,13 @@ namespace ObjectaLabs.Orleans.Tests.TrainingData;
 public sealed class ConversationImportTests(TrainingDataFixture f) : IClassFixture<TrainingDataFixture>
 {
     private static readonly DateTimeOffset Day = new(2026, 11, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly ObjectaLabs.Orleans.Plans.PlanDefinition Unlimited = new("unlimited", "Unlimited", true, null, null, false, ["*"]);
 
     private static NewConversation Chat(Guid agent, int? rating, int day, params (string Role, string Text)[] messages) =>
         new(agent, messages.Select(m => new ConversationMessage(m.Role, m.Text)).ToList(), rating,
             new Dictionary<string, string> { ["channel"] = "web" }, Day.AddDays(day).AddMinutes(-5), Day.AddDays(day));
 
-    private async Task<Guid> RecordAsync(Guid org, NewConversation c) => (await f.Conversations.InsertAsync(org, Guid.NewGuid(), c)).Id;
+    private async Task<Guid> RecordAsync(Guid org, NewConversation c) => (await f.Conversations.InsertAsync(org, Guid.NewGuid(), c, Unlimited)).Id;
 
     private Task<ConversationImportReport> ImportAsync(Guid org, ConversationImportRequest request) =>
         f.Importer.ImportAsync(org, request, ExampleLimits.None, DateTimeOffset.UtcNow);
@@ -124,12 +125,49 @@ public sealed class ConversationImportTests(TrainingDataFixture f) : IClassFixtu
         var a = await f.NewAgentAsync(org);
         var c = Chat(a, 5, 0, ("user", "Hi"), ("assistant", "Hello")) with { ExternalId = "run-42" };
 
-        var first = await f.Conversations.InsertAsync(org, Guid.NewGuid(), c);
-        var second = await f.Conversations.InsertAsync(org, Guid.NewGuid(), c);
+        var first = await f.Conversations.InsertAsync(org, Guid.NewGuid(), c, Unlimited);
+        var second = await f.Conversations.InsertAsync(org, Guid.NewGuid(), c, Unlimited);
 
         first.Created.Should().BeTrue();
         second.Should().Be(first with { Created = false });
         (await f.CountAsync("SELECT count(*) FROM conversation_messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.organization_id = @org", new { org }))
             .Should().Be(2);
+    }
+
+    [Fact]
+    public async Task The_plans_conversation_quota_refuses_with_its_figures_and_a_repeat_of_a_stored_conversation_does_not_count()
+    {
+        var org = await f.NewOrganizationAsync();
+        var a = await f.NewAgentAsync(org);
+        var twoConversations = Unlimited with { Name = "two", MaxConversations = 2 };
+        var first = Chat(a, 5, 0, ("user", "Hi"), ("assistant", "Hello")) with { ExternalId = "one" };
+
+        await f.Conversations.InsertAsync(org, Guid.NewGuid(), first, twoConversations);
+        (await f.Conversations.InsertAsync(org, Guid.NewGuid(), first, twoConversations)).Created.Should().BeFalse();
+        await f.Conversations.InsertAsync(org, Guid.NewGuid(), Chat(a, 5, 1, ("user", "Q"), ("assistant", "A")), twoConversations);
+        var third = () => f.Conversations.InsertAsync(org, Guid.NewGuid(), Chat(a, 5, 2, ("user", "Q3"), ("assistant", "A3")), twoConversations);
+
+        var refused = (await third.Should().ThrowAsync<ProblemException>()).Which;
+        refused.Kind.Should().Be(ProblemKind.PlanLimit);
+        refused.Extensions["limit"].Should().Be("maxConversations");
+        refused.Figures.Should().Equal(new Dictionary<string, long> { ["allowed"] = 2, ["current"] = 2, ["requested"] = 1 });
+        (await f.CountAsync("SELECT count(*) FROM conversations WHERE organization_id = @org", new { org })).Should().Be(2, "the refused one left nothing");
+    }
+
+    [Fact]
+    public async Task The_byte_quota_counts_what_a_conversation_stores()
+    {
+        var org = await f.NewOrganizationAsync();
+        var a = await f.NewAgentAsync(org);
+        var small = Chat(a, 5, 0, ("user", "Hi"), ("assistant", "Hello"));
+        var size = ConversationSize.Of(small);
+        var room = Unlimited with { Name = "tight", MaxConversationBytes = size + 10 };
+
+        await f.Conversations.InsertAsync(org, Guid.NewGuid(), small, room);
+        var second = () => f.Conversations.InsertAsync(org, Guid.NewGuid(), small, room);
+
+        var refused = (await second.Should().ThrowAsync<ProblemException>()).Which;
+        refused.Extensions["limit"].Should().Be("maxConversationBytes");
+        refused.Figures.Should().Equal(new Dictionary<string, long> { ["allowed"] = size + 10, ["current"] = size, ["requested"] = size });
     }
 }
