@@ -276,7 +276,9 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         var agent = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/agents", new { name = "Old bot" })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
         object Conversation(string text) => new
         {
-            agentId = agent, rating = 5, endedAt = DateTimeOffset.UtcNow,
+            agentId = agent,
+            rating = 5,
+            endedAt = DateTimeOffset.UtcNow,
             messages = new[] { new { role = "user", content = text }, new { role = "assistant", content = "Sure." } },
         };
         await (await client.PostAsJsonAsync($"/v1/organizations/{id}/conversations", Conversation("Help?"))).ReadJsonAsync(HttpStatusCode.Created);
