@@ -34,6 +34,17 @@ public sealed class UploadSettings
     [Range(1, 1000)]
     public int MaxConnections { get; set; } = 10;
 
+    /// <summary>Cores one upload's chunk may use to check and tokenize its lines; 0 means half of this machine's (at least one).</summary>
+    [Range(0, 1024)]
+    public int MaxParallelismPerUpload { get; set; }
+
+    /// <summary>Invalid lines after which an upload stops reading and is refused (the file is not a training file).</summary>
+    [Range(1, 100_000_000)]
+    public int MaxInvalidLines { get; set; } = 10_000;
+
+    /// <summary>The cores a chunk of one upload uses: the setting, or half of the machine's.</summary>
+    public int EffectiveParallelism => MaxParallelismPerUpload > 0 ? MaxParallelismPerUpload : Math.Max(1, Environment.ProcessorCount / 2);
+
     /// <summary>How long an upload waits for a free connection of the upload pool before it is refused (503).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00")]
     public TimeSpan ConnectionWait { get; set; } = TimeSpan.FromSeconds(5);

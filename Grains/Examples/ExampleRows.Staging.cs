@@ -48,6 +48,15 @@ public sealed partial class ExampleRows
             ORDER BY s.line
             """, new { organizationId }, transaction, cancellationToken: cancellationToken))).ToList();
 
+    /// <summary>How many staged lines in a line range hold examples the organization does not store yet.</summary>
+    public static Task<int> NewStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid organizationId, long fromLine, long toLine,
+        CancellationToken cancellationToken = default) =>
+        connection.ExecuteScalarAsync<int>(new CommandDefinition("""
+            SELECT count(*)::int FROM upload_staging s
+            WHERE s.line BETWEEN @fromLine AND @toLine
+              AND NOT EXISTS (SELECT 1 FROM training_examples t WHERE t.organization_id = @organizationId AND t.content_hash = s.content_hash)
+            """, new { organizationId, fromLine, toLine }, transaction, cancellationToken: cancellationToken));
+
     /// <summary>Moves the staged examples that are new to the organization into <c>training_examples</c>; answers how many.</summary>
     public static Task<int> InsertStagedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid organizationId, Guid uploadId,
         Guid? agentId, IReadOnlyList<string> tags, DateTimeOffset at, CancellationToken cancellationToken = default) =>

@@ -17,6 +17,7 @@ namespace ObjectaLabs.Orleans.Uploads;
 [CollectionAgeLimit(Minutes = 10)]
 public sealed class ExampleUploadGrain(
     UploadDataSource uploads,
+    UploadFairness fairness,
     IOptions<UploadSettings> settings,
     BaseModelCatalog models,
     TokenizerCache tokenizers,
@@ -68,7 +69,7 @@ public sealed class ExampleUploadGrain(
         }
         var tags = ExampleProblems.Tags(options.Tags);
         _session = await UploadSession.StartAsync(uploads.DataSource, models, tokenizers, OrganizationId, UploadId,
-            options with { Tags = tags, BaseModel = model.Id }, settings.Value, clock.GetUtcNow());
+            options with { Tags = tags, BaseModel = model.Id }, settings.Value, clock.GetUtcNow(), plan: plan);
         _started = true;
         _lastActivity = clock.GetUtcNow();
         _watch = this.RegisterGrainTimer(WatchAsync, new GrainTimerCreationOptions(WatchPeriod, WatchPeriod));
@@ -81,6 +82,7 @@ public sealed class ExampleUploadGrain(
         var session = await LiveSessionAsync();
         try
         {
+            using var turn = await fairness.EnterAsync(OrganizationId);
             return await session.AppendAsync(chunk);
         }
         catch (Exception e) when (e is Npgsql.NpgsqlException or InvalidOperationException)

@@ -2,6 +2,7 @@ using Dapper;
 using Npgsql;
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Tokens;
 
@@ -45,6 +46,8 @@ public sealed class UploadSession : IAsyncDisposable
     private int _slot = -1;
     private long _lines, _valid, _invalid, _duplicates, _tokens, _overLimit;
     private long _blankFrom, _blankCount; // blank lines not yet followed by an example: errors only if one follows
+    private UploadBudget? _budget;
+    private long _newExamples; // staged lines the organization does not store yet: what the plan's room is spent on
     private bool _finished;
 
     private UploadSession(Guid organizationId, Guid uploadId, UploadOptions options, UploadSettings settings, BaseModel model, TokenizerCache tokenizers, DateTimeOffset startedAt)
@@ -68,7 +71,8 @@ public sealed class UploadSession : IAsyncDisposable
     /// of uploads or the silo's upload pool has no free connection.
     /// </summary>
     public static async Task<UploadSession> StartAsync(NpgsqlDataSource uploads, BaseModelCatalog models, TokenizerCache tokenizers,
-        Guid organizationId, Guid uploadId, UploadOptions options, UploadSettings settings, DateTimeOffset now, CancellationToken cancellationToken = default)
+        Guid organizationId, Guid uploadId, UploadOptions options, UploadSettings settings, DateTimeOffset now, CancellationToken cancellationToken = default,
+        PlanDefinition? plan = null)
     {
         var session = new UploadSession(organizationId, uploadId, options, settings, models.Get(options.BaseModel), tokenizers, now);
         try
@@ -97,6 +101,10 @@ public sealed class UploadSession : IAsyncDisposable
             }
             session._transaction = await session._connection.BeginTransactionAsync(cancellationToken);
             await ExampleRows.CreateStagingAsync(session._connection, session._transaction, cancellationToken);
+            if (plan is { MaxTrainingExamples: not null })
+            {
+                session._budget = new UploadBudget(plan, await ExampleRows.CountAsync(session._connection, organizationId, session._transaction, cancellationToken));
+            }
             return session;
         }
         catch
@@ -133,7 +141,9 @@ public sealed class UploadSession : IAsyncDisposable
         var lineIssues = new List<ExampleIssue>?[lines.Count];
         var maxLine = _settings.MaxLineBytes;
         // CPU-bound: parse, validate, canonicalize, hash and tokenize every line on all cores.
-        await Task.Run(() => Parallel.For(0, lines.Count, new ParallelOptions { CancellationToken = cancellationToken }, i =>
+        // Bounded: one upload never takes every core of the pool the silo's grains run on.
+        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = _settings.EffectiveParallelism };
+        await Task.Run(() => Parallel.For(0, lines.Count, parallel, i =>
         {
             var (start, length) = lines[i];
             var span = data.Span.Slice(start, length);
@@ -199,8 +209,38 @@ public sealed class UploadSession : IAsyncDisposable
         if (staged.Count > 0)
         {
             await ExampleRows.StageAsync(Connection(), staged, cancellationToken);
+            await SpendBudgetAsync(staged[0].Line, staged[^1].Line, cancellationToken);
+        }
+        if (_invalid > _settings.MaxInvalidLines)
+        {
+            await DisposeAsync();
+            throw new ProblemException(ProblemKind.Validation, "Too many invalid lines",
+                $"Reading stopped at line {chunk.FirstLine + lines.Count - 1}: {_invalid} invalid lines, more than the {_settings.MaxInvalidLines} an upload may hold "
+                + $"(Uploads:MaxInvalidLines); nothing was stored. By code: {string.Join(", ", _issueCounts.Select(c => $"{c.Key} {c.Value}"))}. First: {_issues.FirstOrDefault()?.Reason}",
+                "body")
+            { Figures = new Dictionary<string, long> { ["invalidLines"] = _invalid, ["maxInvalidLines"] = _settings.MaxInvalidLines } };
         }
         return new UploadChunkResult(lines.Count, staged.Count, chunkIssues);
+    }
+
+    /// <summary>
+    /// Stops an upload as soon as it holds more new examples than its plan could still store, instead of reading (and
+    /// tokenizing) the rest of a file whose completion would be refused anyway; the bound on an upload's work.
+    /// </summary>
+    private async Task SpendBudgetAsync(long fromLine, long toLine, CancellationToken cancellationToken)
+    {
+        if (_budget is not { Plan.MaxTrainingExamples: { } max } budget)
+        {
+            return;
+        }
+        _newExamples += await ExampleRows.NewStagedAsync(Connection(), _transaction!, _organizationId, fromLine, toLine, cancellationToken);
+        if (budget.StoredAtStart + _newExamples > max)
+        {
+            await DisposeAsync();
+            throw PlanLimits.Exceeded(budget.Plan, "maxTrainingExamples", max, budget.StoredAtStart, _newExamples,
+                $"Reading stopped at line {toLine}: this upload already holds {_newExamples} new examples and the organization stores "
+                + $"{budget.StoredAtStart}; plan '{budget.Plan.Name}' allows {max}. Nothing was stored.");
+        }
     }
 
     /// <summary>
@@ -376,3 +416,6 @@ public sealed class UploadSession : IAsyncDisposable
         }
     }
 }
+
+/// <summary>What an upload may add: its organization's plan and the examples it stored when the upload started.</summary>
+internal sealed record UploadBudget(PlanDefinition Plan, long StoredAtStart);

@@ -60,4 +60,26 @@ public sealed class PlanLimitApiTests(ApiFixture fixture)
         var organization = await (await admin.GetAsync($"/v1/organizations/{id}")).ReadJsonAsync();
         organization.GetProperty("plan").GetProperty("name").GetString().Should().Be("business");
     }
+
+    [Fact]
+    public async Task An_upload_larger_than_the_plan_could_store_is_stopped_with_the_figures_dry_run_or_not()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync("professional");
+        using var admin = fixture.Client(key);
+        var lines = string.Concat(Enumerable.Range(0, 20_000).Select(i =>
+            System.Text.Json.JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = $"Q{i}" }, new { role = "assistant", content = $"A{i}" } } }) + "\n"));
+
+        foreach (var dryRun in new[] { true, false })
+        {
+            using var body = new StringContent(lines, System.Text.Encoding.UTF8, "application/jsonl");
+            var refused = await (await admin.PostAsync($"/v1/organizations/{id}/examples/uploads?dryRun={dryRun}", body)).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+
+            refused.GetProperty("limit").GetString().Should().Be("maxTrainingExamples");
+            refused.GetProperty("allowed").GetInt64().Should().Be(500);
+            refused.GetProperty("requested").GetInt64().Should().BeGreaterThan(500).And.BeLessThan(20_000, "reading stopped early");
+            refused.GetProperty("detail").GetString().Should().Contain("Reading stopped");
+        }
+        var listed = await (await admin.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync();
+        listed.GetProperty("counts").GetProperty("pending").GetInt32().Should().Be(0);
+    }
 }

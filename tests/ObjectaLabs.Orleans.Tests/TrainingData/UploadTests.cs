@@ -187,6 +187,60 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
     }
 
     [Fact]
+    public async Task Upload_stops_reading_once_it_holds_more_new_examples_than_the_plan_could_still_store()
+    {
+        var org = await f.NewOrganizationAsync();
+        await f.Examples.InsertAsync(org, TrainingDataFixture.Row(TrainingDataFixture.Chat("stored", "already")), ExampleLimits.None);
+        var plan = new PlanDefinition("three", "Three", true, 1, 3, false, ["*"]);
+        var session = await UploadSession.StartAsync(f.Uploads.DataSource, TrainingDataFixture.Models, TrainingDataFixture.Tokenizers, org, Guid.NewGuid(),
+            new UploadOptions(), new UploadSettings(), DateTimeOffset.UtcNow, plan: plan);
+
+        // Already stored examples and two new ones fit (1 stored + 2 new = 3): no false refusal for a re-sent file.
+        await session.AppendAsync(new UploadChunk(1, Encoding.UTF8.GetBytes(Jsonl(TrainingDataFixture.Chat("stored", "already"), TrainingDataFixture.Chat("n1", "a"), TrainingDataFixture.Chat("n2", "a")))));
+        var more = () => session.AppendAsync(new UploadChunk(4, Encoding.UTF8.GetBytes(Jsonl(TrainingDataFixture.Chat("n3", "a"), TrainingDataFixture.Chat("n4", "a")))));
+
+        var problem = (await more.Should().ThrowAsync<ProblemException>()).Which;
+        problem.Kind.Should().Be(ProblemKind.PlanLimit);
+        problem.Figures.Should().Equal(new Dictionary<string, long> { ["allowed"] = 3, ["current"] = 1, ["requested"] = 4 });
+        problem.Message.Should().Contain("line 5");
+        (await StoredAsync(org)).Should().Be(1);
+    }
+
+    [Fact]
+    public async Task Upload_stops_reading_past_the_invalid_line_cap_in_either_mode()
+    {
+        var org = await f.NewOrganizationAsync();
+        var settings = new UploadSettings { MaxInvalidLines = 3 };
+        var session = await StartAsync(org, new UploadOptions(Mode: UploadMode.StoreValid), settings);
+        await session.AppendAsync(new UploadChunk(1, Encoding.UTF8.GetBytes(Jsonl(Bad, Bad, TrainingDataFixture.Chat("ok", "ok"), Bad))));
+
+        var more = () => session.AppendAsync(new UploadChunk(5, Encoding.UTF8.GetBytes(Jsonl(Bad))));
+
+        var problem = (await more.Should().ThrowAsync<ProblemException>()).Which;
+        problem.Title.Should().Be("Too many invalid lines");
+        problem.Figures["invalidLines"].Should().Be(4);
+        (await StoredAsync(org)).Should().Be(0);
+    }
+
+    [Fact]
+    public async Task An_organizations_uploads_on_one_silo_check_one_chunk_at_a_time_and_never_hold_up_another_organization()
+    {
+        var fairness = new UploadFairness();
+        var (a, b) = (Guid.NewGuid(), Guid.NewGuid());
+
+        var first = await fairness.EnterAsync(a);
+        var secondOfA = fairness.EnterAsync(a);
+        var otherOrganization = fairness.EnterAsync(b);
+
+        (await Task.WhenAny(secondOfA, Task.Delay(200))).Should().NotBe(secondOfA, "the organization's other upload waits for its turn");
+        (await otherOrganization).Dispose();
+        first.Dispose();
+        (await secondOfA).Dispose();
+        fairness.ActiveOrganizations.Should().Be(0, "no gate is kept for an organization with nothing in flight");
+        new UploadSettings { MaxParallelismPerUpload = 0 }.EffectiveParallelism.Should().Be(Math.Max(1, Environment.ProcessorCount / 2));
+    }
+
+    [Fact]
     public async Task Upload_flags_examples_over_the_models_training_token_limit()
     {
         var org = await f.NewOrganizationAsync();
