@@ -32,12 +32,19 @@ public sealed class ReminderProbeGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        state.State.Ticks++;
-        state.State.Recent.Add(new ProbeTick(clock.GetUtcNow(), RuntimeIdentity));
-        if (state.State.Recent.Count > Kept)
+        // Changed on a copy, kept only once written: a failed write leaves the live state as it was.
+        var recent = state.State.Recent.Append(new ProbeTick(clock.GetUtcNow(), RuntimeIdentity)).TakeLast(Kept).ToList();
+        var next = new ReminderProbeState { Ticks = state.State.Ticks + 1, Recent = recent };
+        var previous = state.State;
+        state.State = next;
+        try
         {
-            state.State.Recent.RemoveRange(0, state.State.Recent.Count - Kept);
+            await state.WriteStateAsync();
         }
-        await state.WriteStateAsync();
+        catch
+        {
+            state.State = previous;
+            throw;
+        }
     }
 }

@@ -62,7 +62,7 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
                 && !(r.ConversationId is { } c && imported.Contains((c, r.ConversationPart ?? -1)));
         }).ToList();
         var current = await CountAsync(connection, organizationId, transaction, cancellationToken);
-        if (fresh.Count > 0 && checkLimit(current, fresh.Count) is { } problem)
+        if (fresh.Count > 0 && checkLimit(current, fresh.Count, await PlanInForceAsync(connection, transaction, organizationId, cancellationToken)) is { } problem)
         {
             throw problem;
         }
@@ -90,6 +90,11 @@ public sealed partial class ExampleRows(NpgsqlDataSource db)
         connection.ExecuteAsync(new CommandDefinition(
             "SELECT pg_advisory_xact_lock(hashtextextended(@key, 0))",
             new { key = $"training_examples:{organizationId}" }, cancellationToken: cancellationToken));
+
+    /// <summary>The plan the organization's row names (null without a row): read under the lock, it is the one in force.</summary>
+    public static Task<string?> PlanInForceAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid organizationId, CancellationToken cancellationToken = default) =>
+        connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+            "SELECT plan FROM organizations WHERE id = @organizationId", new { organizationId }, transaction, cancellationToken: cancellationToken));
 
     public static Task<int> CountAsync(NpgsqlConnection connection, Guid organizationId, NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default) =>
         connection.ExecuteScalarAsync<int>(new CommandDefinition(

@@ -95,21 +95,16 @@ public sealed class OrganizationGrain(
             throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, S.ModelIds.Count, 0,
                 $"The organization has {S.ModelIds.Count} fine-tuned models; plan '{target.Name}' allows {maxModels}. Archive models first.");
         }
-        if (target.MaxTrainingExamples is { } maxExamples)
-        {
-            var examples = await rows.CountTrainingExamplesAsync(Id);
-            if (examples > maxExamples)
-            {
-                throw PlanLimits.Exceeded(target, "maxTrainingExamples", maxExamples, examples, 0,
-                    $"The organization has {examples} training examples; plan '{target.Name}' allows {maxExamples}. Delete examples first.");
-            }
-        }
         var from = S.Plan;
         var next = S.Copy();
         next.Plan = target.Name;
         next.UpdatedAt = clock.GetUtcNow();
-        await rows.UpdateOrganizationAsync(Id, next.Name, next.Plan, next.UpdatedAt);
-        await CommitAsync(next);
+        await rows.ChangePlanAsync(Id, next.Name, next.Plan, next.UpdatedAt,
+            examples => target.MaxTrainingExamples is { } maxExamples && examples > maxExamples
+                ? PlanLimits.Exceeded(target, "maxTrainingExamples", maxExamples, examples, 0,
+                    $"The organization has {examples} training examples; plan '{target.Name}' allows {maxExamples}. Delete examples first.")
+                : null,
+            () => CommitAsync(next));
         logger.LogInformation("Organization {OrganizationId} moved from plan {From} to {To}", Id, from, target.Name);
         return Snapshot();
     }

@@ -1,5 +1,6 @@
 using Dapper;
 using Npgsql;
+using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.Organizations;
 
@@ -44,11 +45,26 @@ public sealed class OrganizationRows(NpgsqlDataSource db)
             new { id, organizationId, agent.Name, agent.DefaultBaseModel, agent.CreatedAt, agent.UpdatedAt, agent.ArchivedAt });
     }
 
-    public async Task<int> CountTrainingExamplesAsync(Guid organizationId)
+    /// <summary>
+    /// Changes the organization's plan row under the lock every example store takes: <paramref name="check"/> sees the
+    /// example count no store can change meanwhile and may refuse; <paramref name="commitState"/> (the grain's state
+    /// write) runs before the row's transaction commits, so a failed write leaves the row as it was. Stores read the
+    /// plan from this row under the same lock, so a downgrade and an upload never pass each other.
+    /// </summary>
+    public async Task ChangePlanAsync(Guid id, string name, string plan, DateTimeOffset at, Func<int, ProblemException?> check, Func<Task> commitState)
     {
         await using var connection = await db.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<int>(
-            "SELECT count(*)::int FROM training_examples WHERE organization_id = @organizationId", new { organizationId });
+        await using var transaction = await connection.BeginTransactionAsync();
+        await ObjectaLabs.Orleans.Examples.ExampleRows.LockAsync(connection, id);
+        var examples = await ObjectaLabs.Orleans.Examples.ExampleRows.CountAsync(connection, id, transaction);
+        if (check(examples) is { } problem)
+        {
+            throw problem;
+        }
+        await connection.ExecuteAsync(
+            "UPDATE organizations SET name = @name, plan = @plan, updated_at = @at WHERE id = @id", new { id, name, plan, at }, transaction);
+        await commitState();
+        await transaction.CommitAsync();
     }
 
     public async Task<IReadOnlyList<OrganizationSummary>> ListAsync(DateTimeOffset? createdAfter, Guid? afterId, int limit)

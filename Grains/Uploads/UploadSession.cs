@@ -270,7 +270,7 @@ public sealed class UploadSession : IAsyncDisposable
         }
         var toStore = (int)(_valid - _duplicates);
         var current = await ExampleRows.CountAsync(connection, _organizationId, _transaction, cancellationToken);
-        if (toStore > 0 && checkLimit(current, toStore) is { } problem)
+        if (toStore > 0 && checkLimit(current, toStore, await ExampleRows.PlanInForceAsync(connection, _transaction, _organizationId, cancellationToken)) is { } problem)
         {
             await DisposeAsync();
             throw problem;

@@ -82,4 +82,34 @@ public sealed class PlanLimitApiTests(ApiFixture fixture)
         var listed = await (await admin.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync();
         listed.GetProperty("counts").GetProperty("pending").GetInt32().Should().Be(0);
     }
+
+    [Fact]
+    public async Task A_downgrade_racing_uploads_never_leaves_an_organization_above_its_plan()
+    {
+        using var platform = fixture.PlatformClient();
+        static string Lines(string prefix, int count) => string.Concat(Enumerable.Range(0, count).Select(i =>
+            System.Text.Json.JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = $"{prefix}{i}" }, new { role = "assistant", content = "ok" } } }) + "\n"));
+        for (var round = 0; round < 4; round++)
+        {
+            var (id, key) = await fixture.CreateOrganizationAsync("business");
+            using var admin = fixture.Client(key);
+            (await admin.PostAsync($"/v1/organizations/{id}/examples/uploads", new StringContent(Lines("base", 300), System.Text.Encoding.UTF8, "application/jsonl")))
+                .StatusCode.Should().Be(HttpStatusCode.OK);
+
+            // Professional allows 500: the organization holds 300 and two uploads add 150 each.
+            var uploads = new[] { "a", "b" }.Select(p => admin.PostAsync($"/v1/organizations/{id}/examples/uploads",
+                new StringContent(Lines(p + round, 150), System.Text.Encoding.UTF8, "application/jsonl"))).ToList();
+            var downgrade = platform.PutAsJsonAsync($"/v1/organizations/{id}/plan", new { plan = "professional" });
+            var answers = await Task.WhenAll(uploads.Append(downgrade));
+
+            answers.Should().OnlyContain(r => (int)r.StatusCode < 500, "a race is refused with a 4xx, never a 5xx");
+            var organization = await (await admin.GetAsync($"/v1/organizations/{id}")).ReadJsonAsync();
+            var plan = organization.GetProperty("plan");
+            var stored = (await (await admin.GetAsync($"/v1/organizations/{id}/examples?limit=1")).ReadJsonAsync()).GetProperty("counts").GetProperty("pending").GetInt32();
+            if (plan.GetProperty("name").GetString() == "professional")
+            {
+                stored.Should().BeLessThanOrEqualTo(500, $"round {round}: the downgrade went through, so its limit holds");
+            }
+        }
+    }
 }

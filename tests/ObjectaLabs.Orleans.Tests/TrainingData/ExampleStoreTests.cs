@@ -152,7 +152,7 @@ public sealed class ExampleStoreTests(TrainingDataFixture f) : IClassFixture<Tra
     [Fact]
     public async Task Plan_limit_refuses_a_store_that_would_exceed_it_and_stores_nothing()
     {
-        var org = await f.NewOrganizationAsync();
+        var org = await f.NewOrganizationAsync(Small.Name);
         await f.Examples.StoreAsync(org, [TrainingDataFixture.Row(TrainingDataFixture.Chat("1", "1")), TrainingDataFixture.Row(TrainingDataFixture.Chat("2", "2"))], ExampleLimits.For(Small));
 
         var tooMany = () => f.Examples.StoreAsync(org, [TrainingDataFixture.Row(TrainingDataFixture.Chat("3", "3")), TrainingDataFixture.Row(TrainingDataFixture.Chat("4", "4"))], ExampleLimits.For(Small));

@@ -42,11 +42,12 @@ public sealed class TrainingDataFixture : IAsyncLifetime
 
     public QualityAnalyzer Analyzer { get; } = new(Tokenizers);
 
-    public async Task<Guid> NewOrganizationAsync()
+    /// <summary>An organization row on <paramref name="plan"/> (stores check the plan they were given against the row's).</summary>
+    public async Task<Guid> NewOrganizationAsync(string plan = "business")
     {
         var id = Guid.NewGuid();
         await using var connection = await Database.DataSource.OpenConnectionAsync();
-        await connection.ExecuteAsync("INSERT INTO organizations (id, name, plan) VALUES (@id, 'Test org', 'business')", new { id });
+        await connection.ExecuteAsync("INSERT INTO organizations (id, name, plan) VALUES (@id, 'Test org', @plan)", new { id, plan });
         return id;
     }
 

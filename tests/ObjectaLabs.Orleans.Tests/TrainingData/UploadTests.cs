@@ -175,7 +175,7 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
     [Fact]
     public async Task Upload_over_the_plan_limit_stores_nothing()
     {
-        var org = await f.NewOrganizationAsync();
+        var org = await f.NewOrganizationAsync("tiny");
         var plan = new PlanDefinition("tiny", "Tiny", true, 1, 2, false, ["*"]);
         var session = await StartAsync(org);
         await session.AppendAsync(new UploadChunk(1, Encoding.UTF8.GetBytes(Jsonl(TrainingDataFixture.Chat("1", "1"), TrainingDataFixture.Chat("2", "2"), TrainingDataFixture.Chat("3", "3")))));
@@ -238,6 +238,25 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
         (await secondOfA).Dispose();
         fairness.ActiveOrganizations.Should().Be(0, "no gate is kept for an organization with nothing in flight");
         new UploadSettings { MaxParallelismPerUpload = 0 }.EffectiveParallelism.Should().Be(Math.Max(1, Environment.ProcessorCount / 2));
+    }
+
+    [Fact]
+    public async Task A_plan_changed_while_an_upload_ran_refuses_its_completion_and_stores_nothing()
+    {
+        var org = await f.NewOrganizationAsync("business");
+        var business = new PlanDefinition("business", "Business", true, 3, 2000, true, ["*"]);
+        var session = await StartAsync(org);
+        await session.AppendAsync(new UploadChunk(1, Encoding.UTF8.GetBytes(Jsonl(TrainingDataFixture.Chat("1", "1"), TrainingDataFixture.Chat("2", "2")))));
+        // The downgrade commits its row while the upload runs; the upload read 'business' when it started.
+        await using (var connection = await f.Database.DataSource.OpenConnectionAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, "UPDATE organizations SET plan = 'professional' WHERE id = @org", new { org });
+        }
+
+        var complete = () => session.CompleteAsync(ExampleLimits.For(business));
+
+        (await complete.Should().ThrowAsync<ProblemException>()).Which.Message.Should().Contain("plan changed from 'business' to 'professional'");
+        (await StoredAsync(org)).Should().Be(0);
     }
 
     [Fact]
@@ -437,7 +456,7 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
     [Fact]
     public async Task Dry_run_over_the_plan_limit_is_refused_like_the_upload()
     {
-        var org = await f.NewOrganizationAsync();
+        var org = await f.NewOrganizationAsync("tiny");
         var plan = new PlanDefinition("tiny", "Tiny", true, 1, 2, false, ["*"]);
         var session = await StartAsync(org, new UploadOptions(DryRun: true));
         await session.AppendAsync(new UploadChunk(1, Encoding.UTF8.GetBytes(Jsonl(Chat(1), Chat(2), Chat(3)))));
