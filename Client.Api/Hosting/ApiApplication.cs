@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ObjectaLabs.Orleans.Api.Apis;
 using ObjectaLabs.Orleans.Api.Problems;
@@ -81,9 +82,16 @@ public static class ApiApplication
         });
         builder.Services.AddApiKeyRateLimiting(builder.Configuration);
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiSecurity>());
+        // Each readiness probe is shared by all callers (one at a time, reused for a second): a flood of /health/ready
+        // costs at most one database connection and one grain call a second.
+        builder.Services.AddSingleton(sp => new PostgresHealthCheck(connectionString));
+        builder.Services.AddKeyedSingleton<IHealthCheck>("postgres", (sp, _) =>
+            new SharedHealthCheck(sp.GetRequiredService<PostgresHealthCheck>(), sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddKeyedSingleton<IHealthCheck>("cluster", (sp, _) =>
+            new SharedHealthCheck(ActivatorUtilities.CreateInstance<ClusterHealthCheck>(sp), sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHealthChecks()
-            .AddNpgSql(connectionString, name: "postgres", tags: ["ready"])
-            .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+            .Add(new HealthCheckRegistration("postgres", sp => sp.GetRequiredKeyedService<IHealthCheck>("postgres"), null, ["ready"]))
+            .Add(new HealthCheckRegistration("cluster", sp => sp.GetRequiredKeyedService<IHealthCheck>("cluster"), null, ["ready"]));
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("API listening on {Urls}", string.Join(", ", app.Urls)));

@@ -22,6 +22,9 @@ public sealed class OrganizationGrain(
     private const int MaxNameLength = 200;
     private const int MaxAgents = 1000;
     private const int MaxActiveKeys = 100;
+    // Revoked keys stay listed (as revoked) for a while, then leave the state: it must not grow with every rotation.
+    private const int MaxRevokedKeysKept = 100;
+    private static readonly TimeSpan RevokedKeysKeptFor = TimeSpan.FromDays(90);
     // Last-used times are informative; writing state on every authentication would put a database
     // write on the request path, so they are persisted at most this often per key.
     private static readonly TimeSpan LastUsedResolution = TimeSpan.FromMinutes(1);
@@ -206,6 +209,7 @@ public sealed class OrganizationGrain(
         }
         var next = S.Copy();
         var key = NewKey(next, RequireName(name, "name"), scope, clock.GetUtcNow());
+        PruneRevokedKeys(next, clock.GetUtcNow());
         await CommitAsync(next);
         logger.LogInformation("Organization {OrganizationId} issued {Scope} key {KeyId}", Id, scope, key.Info.Id);
         return key;
@@ -231,6 +235,7 @@ public sealed class OrganizationGrain(
             // stored state still accepts it, nor be undone silently later.
             var next = S.Copy();
             next.ApiKeys[keyId].RevokedAt = clock.GetUtcNow();
+            PruneRevokedKeys(next, clock.GetUtcNow());
             await CommitAsync(next);
             key = next.ApiKeys[keyId];
             logger.LogInformation("Organization {OrganizationId} revoked key {KeyId}", Id, keyId);
@@ -299,6 +304,16 @@ public sealed class OrganizationGrain(
         {
             logger.LogWarning(e, "Organization {OrganizationId} could not record key usage; retrying later", Id);
             _usageFlush ??= this.RegisterGrainTimer(FlushKeyUsageAsync, new GrainTimerCreationOptions(LastUsedResolution, Timeout.InfiniteTimeSpan));
+        }
+    }
+
+    /// <summary>Drops revoked keys older than <see cref="RevokedKeysKeptFor"/>, and beyond the newest <see cref="MaxRevokedKeysKept"/>.</summary>
+    private static void PruneRevokedKeys(OrganizationState target, DateTimeOffset now)
+    {
+        var revoked = target.ApiKeys.Where(k => k.Value.RevokedAt is not null).OrderByDescending(k => k.Value.RevokedAt).ToList();
+        foreach (var (keyId, key) in revoked.Skip(MaxRevokedKeysKept).Concat(revoked.Take(MaxRevokedKeysKept).Where(k => now - k.Value.RevokedAt > RevokedKeysKeptFor)))
+        {
+            target.ApiKeys.Remove(keyId);
         }
     }
 

@@ -140,4 +140,23 @@ public sealed class GrainPersistenceTests(ClusterFixture fixture)
         (await grain.AuthenticateAsync(keyId!, ApiKeyFormat.Hash(runtime.Key))).Outcome.Should().Be(ApiKeyCheckOutcome.Valid, "the refused revocation must not linger in memory");
         (await grain.ListApiKeysAsync()).Single(k => k.Id == keyId).RevokedAt.Should().BeNull();
     }
+
+    [Fact]
+    public async Task Revoked_keys_are_pruned_so_key_rotation_never_grows_the_organization_without_bound()
+    {
+        var grain = fixture.Grains.GetGrain<IOrganizationGrain>(Guid.NewGuid());
+        await grain.CreateAsync("Rotating Ltd", "business");
+        string? lastRevoked = null;
+        for (var i = 0; i < 105; i++)
+        {
+            var issued = await grain.IssueApiKeyAsync($"rotation {i}", ApiKeyScope.Runtime);
+            lastRevoked = (await grain.RevokeApiKeyAsync(issued.Info.Id)).Id;
+        }
+
+        var keys = await grain.ListApiKeysAsync();
+
+        keys.Count(k => k.RevokedAt is not null).Should().Be(100, "only the newest revoked keys are kept");
+        keys.Should().Contain(k => k.Id == lastRevoked, "the most recent revocation is still listed");
+        keys.Count(k => k.RevokedAt is null).Should().Be(1, "the active admin key is never pruned");
+    }
 }
