@@ -104,4 +104,24 @@ public sealed class TenancyAndScopeTests(ApiFixture fixture)
         (await (await admin.GetAsync($"/v1/organizations/{id}/agents/{agentId}")).ReadJsonAsync()).GetProperty("name").GetString().Should().Be("Support v2");
         await (await admin.PatchAsJsonAsync($"/v1/organizations/{id}/agents/{agentId}", new { name = "Back" })).ShouldBeProblemAsync(HttpStatusCode.Conflict);
     }
+
+    [Fact]
+    public async Task A_revocation_made_through_one_API_process_is_seen_by_another_within_its_key_cache_time()
+    {
+        var other = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Auth:KeyCacheSeconds"] = "1" });
+        var (id, adminKey) = await fixture.CreateOrganizationAsync();
+        using var admin = fixture.Client(adminKey);
+        var issued = await (await admin.PostAsJsonAsync($"/v1/organizations/{id}/api-keys", new { name = "elsewhere", scope = "admin" }))
+            .ReadJsonAsync(HttpStatusCode.Created);
+        using var viaOther = fixture.Client(issued.GetProperty("key").GetString(), other);
+        (await viaOther.GetAsync($"/v1/organizations/{id}")).StatusCode.Should().Be(HttpStatusCode.OK, "the other process now knows the key as valid");
+
+        await (await admin.DeleteAsync($"/v1/organizations/{id}/api-keys/{issued.GetProperty("info").GetProperty("id").GetString()}")).ReadJsonAsync();
+
+        await Eventually.Async(async () =>
+        {
+            using var response = await viaOther.GetAsync($"/v1/organizations/{id}");
+            return response.StatusCode == HttpStatusCode.Unauthorized;
+        }, TimeSpan.FromSeconds(15), "the other process re-checks a known key every Auth:KeyCacheSeconds and then refuses it");
+    }
 }

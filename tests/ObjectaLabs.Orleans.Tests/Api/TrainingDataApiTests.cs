@@ -55,18 +55,39 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
     }
 
     [Fact]
-    public async Task Upload_streams_files_far_larger_than_the_json_body_limit()
+    public async Task Upload_streams_and_stores_files_far_larger_than_the_json_body_limit()
     {
         var (id, key) = await fixture.CreateOrganizationAsync(plan: "enterprise");
         using var client = fixture.Client(key);
         var padding = new string('x', 1000);
         var lines = Enumerable.Range(0, 3000).Select(i => Chat($"question {i} {padding}", "answer")).ToList(); // ~3 MB against a 64 KB JSON limit
 
-        var report = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads?dryRun=true&baseModel=openai/gpt-3.5-turbo-0125", Jsonl(lines))).ReadJsonAsync();
+        var report = await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads?baseModel=openai/gpt-3.5-turbo-0125", Jsonl(lines))).ReadJsonAsync();
+        var listed = await (await client.GetAsync($"/v1/organizations/{id}/examples?limit=1")).ReadJsonAsync();
 
         report.GetProperty("validLines").GetInt64().Should().Be(3000);
-        report.GetProperty("storedExamples").GetInt64().Should().Be(0);
+        report.GetProperty("storedExamples").GetInt64().Should().Be(3000);
         report.GetProperty("totalTokens").GetInt64().Should().BeGreaterThan(3000 * 100);
+        listed.GetProperty("counts").GetProperty("pending").GetInt32().Should().Be(3000, "every line of the 3 MB file was stored");
+    }
+
+    [Fact]
+    public async Task An_upload_lands_only_in_its_own_organization_and_another_organizations_key_cannot_upload_into_it()
+    {
+        var (a, keyA) = await fixture.CreateOrganizationAsync();
+        var (b, keyB) = await fixture.CreateOrganizationAsync();
+        using var asA = fixture.Client(keyA);
+        using var asB = fixture.Client(keyB);
+
+        var intrusion = await asB.PostAsync($"/v1/organizations/{a}/examples/uploads", Jsonl([Chat("planted", "by B")]));
+        await (await asA.PostAsync($"/v1/organizations/{a}/examples/uploads", Jsonl([Chat("mine", "A's")]))).ReadJsonAsync();
+
+        await intrusion.ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        var mine = await (await asA.GetAsync($"/v1/organizations/{a}/examples")).ReadJsonAsync();
+        var theirs = await (await asB.GetAsync($"/v1/organizations/{b}/examples")).ReadJsonAsync();
+        mine.GetProperty("items").EnumerateArray().Select(e => e.GetProperty("example").GetRawText()).Should().ContainSingle()
+            .Which.Should().Contain("A's").And.NotContain("planted");
+        theirs.GetProperty("items").GetArrayLength().Should().Be(0);
     }
 
     [Fact]
@@ -292,5 +313,93 @@ public sealed class TrainingDataApiTests(ApiFixture fixture)
         refused.GetProperty("detail").GetString().Should().Contain("archived");
         reimport.GetProperty("alreadyImported").GetInt32().Should().Be(1, "the archived agent's conversation is still stored");
         examples.GetProperty("items").GetArrayLength().Should().Be(1, "the example imported from it stays, still linked to the agent");
+    }
+
+    [Fact]
+    public async Task Redaction_over_HTTP_replaces_personal_data_and_clears_validation_of_what_it_changed()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        using var client = fixture.Client(key);
+        var leaky = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("Mail me at jane.doe@example.com", "Done.") }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var clean = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples", new { example = Example("Opening hours?", "Nine to five.") }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/validation", new { ids = new[] { leaky, clean }, qualityScore = 0.9 })).ReadJsonAsync();
+
+        var result = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/examples/redactions", new { })).ReadJsonAsync();
+        var redacted = await (await client.GetAsync($"/v1/organizations/{id}/examples/{leaky}")).ReadJsonAsync();
+        var untouched = await (await client.GetAsync($"/v1/organizations/{id}/examples/{clean}")).ReadJsonAsync();
+
+        result.GetProperty("examplesChanged").GetInt32().Should().Be(1);
+        redacted.GetProperty("example").GetRawText().Should().Contain("[EMAIL]").And.NotContain("jane.doe@example.com");
+        redacted.GetProperty("isValidated").GetBoolean().Should().BeFalse("a changed example needs a new review");
+        untouched.GetProperty("isValidated").GetBoolean().Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_upload_leaves_nothing_behind_and_frees_its_upload_slot()
+    {
+        var (id, key) = await fixture.CreateOrganizationAsync();
+        var line = System.Text.Encoding.UTF8.GetBytes(Chat("partial", new string('p', 2000)) + "\n");
+
+        // More disconnects than the organization has upload slots (2): each one must give its slot back.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var abort = new CancellationTokenSource();
+            var body = new HalfSentBody(line, abort);
+            using var client = fixture.Client(key);
+            using var content = new StreamContent(body);
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/jsonl");
+            var send = async () => await client.PostAsync($"/v1/organizations/{id}/examples/uploads", content, abort.Token);
+            await send.Should().ThrowAsync<OperationCanceledException>();
+        }
+
+        using var admin = fixture.Client(key);
+        await Eventually.Async(async () =>
+        {
+            using var response = await admin.PostAsync($"/v1/organizations/{id}/examples/uploads", Jsonl([Chat("after", "the disconnects")]));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, TimeSpan.FromSeconds(30), "the disconnected uploads gave their slots back");
+        var listed = await (await admin.GetAsync($"/v1/organizations/{id}/examples")).ReadJsonAsync();
+        listed.GetProperty("items").EnumerateArray().Should().ContainSingle("only the finished upload stored anything")
+            .Which.GetProperty("example").GetRawText().Should().Contain("after");
+    }
+
+    /// <summary>A request body that sends many whole lines (over a chunk), then cancels the request instead of ending.</summary>
+    private sealed class HalfSentBody(byte[] line, CancellationTokenSource abort) : Stream
+    {
+        private const int LinesBeforeDisconnect = 1200; // about 2.4 MB: several chunks reach the grain first
+        private int _sent;
+        private int _offset;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_sent >= LinesBeforeDisconnect)
+            {
+                await Task.Delay(300, CancellationToken.None);
+                await abort.CancelAsync();
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            var n = Math.Min(buffer.Length, line.Length - _offset);
+            line.AsMemory(_offset, n).CopyTo(buffer);
+            _offset += n;
+            if (_offset == line.Length)
+            {
+                _offset = 0;
+                _sent++;
+            }
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

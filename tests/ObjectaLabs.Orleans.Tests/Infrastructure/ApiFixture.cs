@@ -33,16 +33,48 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.CreateAsync();
-        Silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            [$"ConnectionStrings:{ClusterSettings.ConnectionStringName}"] = Database.ConnectionString,
-            ["Orleans:SiloPort"] = PostgresServer.FreePort().ToString(),
-            ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
-            ["Orleans:ApplyMigrations"] = "false",
-            ["Logging:LogLevel:Default"] = "Warning",
-        }));
-        await Silo.StartAsync();
+        Silo = await StartSiloAsync();
         BaseAddress = await StartApiAsync(new Dictionary<string, string?>());
+    }
+
+    /// <summary>
+    /// Starts the silo on two free ports. They are picked before the silo binds them (a silo advertises its ports in the
+    /// membership table), so another test host can take one first: then the start is tried again on other ports.
+    /// </summary>
+    private async Task<IHost> StartSiloAsync()
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"ConnectionStrings:{ClusterSettings.ConnectionStringName}"] = Database.ConnectionString,
+                ["Orleans:SiloPort"] = PostgresServer.FreePort().ToString(),
+                ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
+                ["Orleans:ApplyMigrations"] = "false",
+                ["Logging:LogLevel:Default"] = "Warning",
+            }));
+            try
+            {
+                await silo.StartAsync();
+                return silo;
+            }
+            catch (Exception e) when (attempt < 5 && IsAddressInUse(e))
+            {
+                silo.Dispose();
+            }
+        }
+    }
+
+    private static bool IsAddressInUse(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse })
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>Starts another API process-equivalent on the same cluster, with extra settings (e.g. tight rate limits).</summary>
