@@ -39,7 +39,8 @@ public sealed class ProviderKeysGrain(ProviderKeyStore store, ILogger<ProviderKe
     public async Task<ProviderKeyInfo> RemoveAsync(string provider)
     {
         provider = RequireProvider(provider);
-        await RequireEnterpriseAsync();
+        // Any plan may remove a key it holds: an organization that left Enterprise must be able to take its key back.
+        await GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId).GetPlanAsync();
         if (!await store.RemoveAsync(OrganizationId, provider))
         {
             throw ProblemException.NotFound("Provider key", provider);

@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Caching.Memory;
+using System.Text;
+using System.Security.Cryptography;
 #pragma warning disable OPENAI001 // OpenAI.FineTuning is marked experimental in SDK 2.15.0; it is the supported surface.
 using System.ClientModel;
 using System.ClientModel.Primitives;
-using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -28,7 +30,11 @@ namespace ObjectaLabs.Orleans.Providers.OpenAi;
 public sealed class OpenAiProvider(IOptions<OpenAiProviderOptions> options, TimeProvider time, ILogger<OpenAiProvider> logger) : IFineTuningProvider
 {
     private static readonly PipelineMessageClassifier Ok = PipelineMessageClassifier.Create([200]);
-    private readonly ConcurrentDictionary<(string Key, Uri BaseUrl, string? Organization), OpenAIClient> _clients = new();
+    // Clients by the SHA-256 of their key (never the key itself), kept while in use: an idle one (a key rotated or
+    // removed) leaves after ClientIdleLifetime, and at most MaxClients are kept.
+    private const int MaxClients = 1000;
+    private static readonly TimeSpan ClientIdleLifetime = TimeSpan.FromMinutes(10);
+    private readonly MemoryCache _clients = new(new MemoryCacheOptions { SizeLimit = MaxClients });
 
     public string Name => ProviderNames.OpenAi;
 
@@ -217,14 +223,20 @@ public sealed class OpenAiProvider(IOptions<OpenAiProviderOptions> options, Time
     private OpenAIClient Client(ProviderAccount account)
     {
         var key = account.ApiKey is { Length: > 0 } k ? k : throw OpenAiFaults.PermissionDenied("no OpenAI API key is configured for this account.");
-        return _clients.GetOrAdd((key, account.BaseUrl, account.OrganizationId), static (id, timeout) => new OpenAIClient(new ApiKeyCredential(id.Key), new OpenAIClientOptions
+        var id = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{key}\n{account.BaseUrl}\n{account.OrganizationId}")));
+        return _clients.GetOrCreate(id, entry =>
         {
-            Endpoint = id.BaseUrl,
-            OrganizationId = id.Organization,
-            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
-            NetworkTimeout = timeout,
-            UserAgentApplicationId = "objectalabs-fine-tuning",
-        }), options.Value.Timeout);
+            entry.Size = 1;
+            entry.SlidingExpiration = ClientIdleLifetime;
+            return new OpenAIClient(new ApiKeyCredential(key), new OpenAIClientOptions
+            {
+                Endpoint = account.BaseUrl,
+                OrganizationId = account.OrganizationId,
+                RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+                NetworkTimeout = options.Value.Timeout,
+                UserAgentApplicationId = "objectalabs-fine-tuning",
+            });
+        })!;
     }
 
     private static async Task<T> CallAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
