@@ -120,6 +120,8 @@ public static class ApiApplication
         api.MapTrainingDataApi();
         api.MapConversationsApi();
         api.MapProviderKeysApi();
+        api.MapTrainingJobsApi();
+        api.MapModelsApi();
         return app;
     }
 }

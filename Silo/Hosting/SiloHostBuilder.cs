@@ -11,6 +11,7 @@ using ObjectaLabs.Orleans.Providers.Accounts;
 using ObjectaLabs.Orleans.Quality;
 using ObjectaLabs.Orleans.Silo.Database;
 using ObjectaLabs.Orleans.Tokens;
+using ObjectaLabs.Orleans.Training.Jobs;
 using ObjectaLabs.Orleans.Uploads;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -127,6 +128,8 @@ public static class SiloHostBuilder
         services.AddSingleton<ExampleExporter>();
         services.AddSingleton<MigrationRunner>();
         services.AddFineTuningProviders(configuration);
+        services.AddOptions<TrainingJobOptions>().BindConfiguration(TrainingJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<TrainingJobRows>();
     }
 
     public static string RequireConnectionString(IConfiguration configuration) =>

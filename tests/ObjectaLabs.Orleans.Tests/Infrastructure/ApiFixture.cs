@@ -52,6 +52,11 @@ public sealed class ApiFixture : IAsyncLifetime
                 ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
                 ["Orleans:ApplyMigrations"] = "false",
                 ["Logging:LogLevel:Default"] = "Warning",
+                // The sandbox trains in well under a second, followed every 100 ms, so job tests take no time to speak of.
+                ["Providers:Sandbox:ValidatingDuration"] = "00:00:00.050",
+                ["Providers:Sandbox:QueuedDuration"] = "00:00:00.050",
+                ["Providers:Sandbox:StepDuration"] = "00:00:00.010",
+                ["TrainingJobs:SandboxPollInterval"] = "00:00:00.100",
             }));
             try
             {

@@ -1,0 +1,161 @@
+using System.Text.RegularExpressions;
+using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Export;
+using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Providers.Accounts;
+using ObjectaLabs.Orleans.Text;
+using ObjectaLabs.Orleans.Tokens;
+using ObjectaLabs.Orleans.Training.Cost;
+
+namespace ObjectaLabs.Orleans.Training.Jobs;
+
+/// <summary>An organization's training desk (see <see cref="ITrainingJobsGrain"/>).</summary>
+public sealed partial class TrainingJobsGrain(
+    TrainingJobRows rows,
+    BaseModelCatalog catalog,
+    TokenizerCache tokenizers,
+    ProviderAccounts accounts,
+    TimeProvider clock) : Grain, ITrainingJobsGrain
+{
+    public const int MaxNameLength = 200;
+    public const int MaxSuffixLength = 40;
+    public const int MaxBatchSize = 1024;
+    public const double MaxLearningRateMultiplier = 10;
+    public const int MaxEvaluations = 100;
+
+    private Guid OrganizationId => this.GetPrimaryKey();
+
+    public async Task<TrainingJobInfo> CreateAsync(Guid jobId, NewTrainingJob request)
+    {
+        var name = request.Name?.Trim() ?? "";
+        if (name.Length is 0 or > MaxNameLength)
+        {
+            throw ProblemException.Invalid("name", $"'name' is required: the model line's name, 1 to {MaxNameLength} characters.");
+        }
+        if (!StorableText.IsStorable(name) || !StorableText.IsStorable(request.CreatedBy))
+        {
+            throw ProblemException.Invalid("name", "'name' holds a character that cannot be stored (NUL or an unpaired surrogate).");
+        }
+        CheckSuffix(request.Suffix);
+        var (model, plan) = await CheckChoicesAsync(request.BaseModel, request.AgentId, request.ValidationRatio, request.Hyperparameters);
+
+        // One create at a time per organization (this grain is not reentrant), so two cannot both take the last slot.
+        if (plan.MaxFineTunedModels is { } allowed)
+        {
+            var models = (await GrainFactory.GetGrain<IModelRegistryGrain>(OrganizationId).ListModelIdsAsync()).Count;
+            var inFlight = await rows.CountInFlightAsync(OrganizationId);
+            if (models + inFlight + 1 > allowed)
+            {
+                throw PlanLimits.Exceeded(plan, "maxFineTunedModels", allowed, models + inFlight, 1,
+                    $"The {plan.DisplayName} plan allows {allowed} fine-tuned models; the organization has {models} and {inFlight} training. " +
+                    "Archive a model or upgrade the plan.");
+            }
+        }
+        // Refuses when neither the platform nor the organization holds a key for the provider (sandbox always works).
+        await accounts.ResolveAsync(OrganizationId, model.Provider);
+        return await GrainFactory.GetGrain<ITrainingJobGrain>(jobId).StartAsync(OrganizationId, request with { Name = name, BaseModel = model.Id });
+    }
+
+    public async Task<TrainingEstimate> EstimateAsync(TrainingEstimateRequest request)
+    {
+        var (model, _) = await CheckChoicesAsync(request.BaseModel, request.AgentId, request.ValidationRatio, request.Hyperparameters);
+        var examples = await rows.ReadValidatedAsync(OrganizationId, request.AgentId);
+        if (examples.Count == 0)
+        {
+            throw new ProblemException(ProblemKind.Validation, "No validated examples",
+                "There are no validated examples to estimate on" + (request.AgentId is null ? "." : " for this agent.") +
+                " Validate examples first; a job needs at least " + TrainValidationSplit.MinTrainingExamples + ".", "examples");
+        }
+        var dataset = TrainingJobRows.Freeze(examples, request.ValidationRatio, request.Seed);
+        var counts = DatasetTokenCounts.Count(model, tokenizers, dataset.Training.Select(e => e.Example), dataset.Validation.Select(e => e.Example));
+        var estimate = TrainingCostEstimator.Estimate(model, counts, request.Hyperparameters.Epochs, request.Hyperparameters.Evaluations);
+        if (examples.Count < TrainValidationSplit.MinTrainingExamples)
+        {
+            estimate = estimate with
+            {
+                Notes = [.. estimate.Notes, $"A job needs at least {TrainValidationSplit.MinTrainingExamples} validated examples; there are {examples.Count}."],
+            };
+        }
+        var projection = request.Projection is { } traffic
+            ? CostProjector.Project(model, traffic with { AverageExampleTokens = estimate.AverageTrainingExampleTokens }, estimate.TotalCost)
+            : null;
+        return new TrainingEstimate(estimate, dataset.Summary.TrainingExamples, dataset.Summary.ValidationExamples, dataset.Summary.SplitNote, projection);
+    }
+
+    public Task<TrainingJobPage> ListAsync(TrainingJobListRequest request) => rows.ListAsync(OrganizationId, request);
+
+    /// <summary>The base model, plan, agent, split and hyperparameters a job or an estimate names, checked in that order.</summary>
+    private async Task<(BaseModel Model, PlanDefinition Plan)> CheckChoicesAsync(string? baseModel, Guid? agentId, double validationRatio, JobHyperparameters h)
+    {
+        if (string.IsNullOrWhiteSpace(baseModel))
+        {
+            throw ProblemException.Invalid("baseModel", "'baseModel' is required: a fine-tunable model of GET /v1/base-models.");
+        }
+        var model = catalog.Find(baseModel)
+            ?? throw ProblemException.Invalid("baseModel", $"Unknown base model '{Shorten(baseModel)}'. GET /v1/base-models lists the catalog.");
+        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+        if (!model.FineTunable)
+        {
+            throw ProblemException.Invalid("baseModel", $"{model.Id} cannot be fine-tuned.");
+        }
+        if (!model.AcceptsNewJobs(today))
+        {
+            var when = model.IsShutDown(today) ? $"was shut down on {model.ShutdownDate:yyyy-MM-dd}" : $"took its last new fine-tuning jobs on {model.NewJobsUntil:yyyy-MM-dd}";
+            throw ProblemException.Invalid("baseModel", $"{model.Id} {when}; choose another base model.");
+        }
+        var organization = GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
+        var plan = await organization.GetPlanAsync();
+        if (!plan.FineTuning)
+        {
+            throw PlanLimits.NotIncluded(plan, "fineTuning", $"The {plan.DisplayName} plan does not include fine-tuning. Upgrade the plan to train models.");
+        }
+        if (!plan.AllowsBaseModel(model.Id))
+        {
+            throw PlanLimits.NotIncluded(plan, "allowedBaseModels",
+                $"The {plan.DisplayName} plan does not include {model.Id}; it allows {string.Join(", ", plan.AllowedBaseModels)}.");
+        }
+        if (agentId is { } agent)
+        {
+            await organization.GetAgentAsync(agent);
+        }
+        TrainValidationSplit.Check(new SplitOptions(0, validationRatio));
+        if (h.Epochs is < 1 or > TrainingCostEstimator.MaxEpochs)
+        {
+            throw ProblemException.Invalid("hyperparameters.epochs", $"'epochs' must be between 1 and {TrainingCostEstimator.MaxEpochs}, or absent for auto.");
+        }
+        if (h.BatchSize is < 1 or > MaxBatchSize)
+        {
+            throw ProblemException.Invalid("hyperparameters.batchSize", $"'batchSize' must be between 1 and {MaxBatchSize}, or absent for auto.");
+        }
+        if (h.LearningRateMultiplier is { } lrm && (!double.IsFinite(lrm) || lrm <= 0 || lrm > MaxLearningRateMultiplier))
+        {
+            throw ProblemException.Invalid("hyperparameters.learningRateMultiplier", $"'learningRateMultiplier' must be above 0 and at most {MaxLearningRateMultiplier}, or absent for auto.");
+        }
+        if (h.Evaluations is < 0 or > MaxEvaluations)
+        {
+            throw ProblemException.Invalid("hyperparameters.evaluations", $"'evaluations' must be between 0 and {MaxEvaluations}.");
+        }
+        return (model, plan);
+    }
+
+    private static void CheckSuffix(string? suffix)
+    {
+        if (suffix is null)
+        {
+            return;
+        }
+        if (suffix.Length is 0 or > MaxSuffixLength || !SuffixPattern().IsMatch(suffix))
+        {
+            throw ProblemException.Invalid("suffix", $"'suffix' must be 1 to {MaxSuffixLength} characters of letters, digits, '-' and '_' (it becomes part of the provider's model name).");
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
+    private static partial Regex SuffixPattern();
+}
