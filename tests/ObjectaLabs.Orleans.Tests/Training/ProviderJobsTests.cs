@@ -1,0 +1,108 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ObjectaLabs.Orleans.ProviderEmulators;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Training;
+
+/// <summary>Jobs on OpenAI (through the official SDK) and Together, over real HTTP to their emulators.</summary>
+public sealed class ProviderJobsTests(ProviderJobsFixture fixture) : IClassFixture<ProviderJobsFixture>
+{
+    private const string OpenAiModel = "openai/gpt-4o-mini-2024-07-18";
+    private const string TogetherModel = "together/meta-llama/Meta-Llama-3.1-8B-Instruct-Reference";
+
+    [Theory]
+    [InlineData(OpenAiModel)]
+    [InlineData(TogetherModel)]
+    public async Task A_job_trains_at_the_provider_to_one_registered_model(string baseModel)
+    {
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("business", 12);
+        var jobId = Guid.NewGuid();
+
+        await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = jobId, name = "Orders", baseModel, validationRatio = 0.2 }))
+            .ReadJsonAsync(HttpStatusCode.Created);
+        var job = await FinishedAsync(client, org, jobId);
+        var models = await (await client.GetAsync($"/v1/organizations/{org}/models")).ReadJsonAsync();
+
+        job.GetProperty("status").GetString().Should().Be("succeeded", job.ToString());
+        job.GetProperty("providerJobId").GetString().Should().NotBeNullOrEmpty();
+        job.GetProperty("trainedTokens").GetInt64().Should().BeGreaterThan(0);
+        SubmissionsOf(job).Should().Be(1, "the provider saw the job once");
+        models.EnumerateArray().Should().ContainSingle().Which.GetProperty("providerModelId").GetString().Should().Be(job.GetProperty("fineTunedModel").GetString());
+    }
+
+    [Fact]
+    public async Task With_a_third_of_provider_calls_failing_transiently_every_job_finishes_once()
+    {
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("enterprise", 12);
+        // About 30 % of calls fail, of every transient kind: 429 with Retry-After, 500, a malformed body, a timeout.
+        fixture.Emulators.OpenAi.Faults.Add(new FaultRule(FaultKinds.RateLimit, Rate: 0.1, RetryAfterSeconds: 1));
+        fixture.Emulators.OpenAi.Faults.Add(new FaultRule(FaultKinds.ServerError, Rate: 0.1));
+        fixture.Emulators.OpenAi.Faults.Add(new FaultRule(FaultKinds.Malformed, Rate: 0.05));
+        fixture.Emulators.OpenAi.Faults.Add(new FaultRule(FaultKinds.Slow, Rate: 0.05, DelayMilliseconds: 3000));
+        var jobs = Enumerable.Range(0, 5).Select(_ => Guid.NewGuid()).ToList();
+        try
+        {
+            foreach (var jobId in jobs)
+            {
+                // A create may itself meet a fault: it is answered, and the same id is sent again until it is accepted.
+                await Eventually.Async(async () => (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs",
+                    new { id = jobId, name = $"Chaos {jobId:N}", baseModel = OpenAiModel })).StatusCode == HttpStatusCode.Created, TimeSpan.FromSeconds(30));
+            }
+            var finished = new List<JsonElement>();
+            foreach (var jobId in jobs)
+            {
+                finished.Add(await FinishedAsync(client, org, jobId, TimeSpan.FromSeconds(120)));
+            }
+
+            finished.Should().OnlyContain(j => j.GetProperty("status").GetString() == "succeeded", "transient faults never fail a job");
+            finished.Select(SubmissionsOf).Should().OnlyContain(n => n == 1, "each job reached the provider exactly once");
+            (fixture.Emulators.OpenAi.Faults.Injected(FaultKinds.RateLimit) + fixture.Emulators.OpenAi.Faults.Injected(FaultKinds.ServerError))
+                .Should().BeGreaterThan(0, "the run did meet faults");
+        }
+        finally
+        {
+            fixture.Emulators.OpenAi.Faults.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task A_job_the_provider_fails_is_failed_with_the_providers_message()
+    {
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("business", 10);
+        var jobId = Guid.NewGuid();
+        fixture.Emulators.OpenAi.Faults.Add(new FaultRule(FaultKinds.FailJob, Count: 1, Message: "Training file line 3: invalid JSON.", Code: "invalid_training_file"));
+
+        await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = jobId, name = "Bad", baseModel = OpenAiModel })).ReadJsonAsync(HttpStatusCode.Created);
+        var job = await FinishedAsync(client, org, jobId);
+
+        job.GetProperty("status").GetString().Should().Be("failed");
+        job.GetProperty("error").GetProperty("message").GetString().Should().Contain("Training file line 3: invalid JSON.");
+    }
+
+    private int SubmissionsOf(JsonElement job)
+    {
+        var reference = job.GetProperty("id").GetGuid().ToString("N");
+        return job.GetProperty("provider").GetString() == "openai"
+            ? fixture.Emulators.OpenAi.Jobs.Count(j => j.Metadata?.Values.Contains(reference) == true)
+            : fixture.Emulators.Together.Jobs.Count(j => j.Suffix?.Contains(ObjectaLabs.Orleans.Providers.Together.TogetherJson.ReferenceToken(reference), StringComparison.Ordinal) == true);
+    }
+
+    private static async Task<JsonElement> FinishedAsync(HttpClient client, Guid org, Guid jobId, TimeSpan? within = null)
+    {
+        JsonElement job = default;
+        await Eventually.Async(async () =>
+        {
+            using var response = await client.GetAsync($"/v1/organizations/{org}/training-jobs/{jobId}");
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return false;
+            }
+            job = await response.ReadJsonAsync();
+            return job.GetProperty("status").GetString() is "failed" or "cancelled"
+                || (job.GetProperty("status").GetString() == "succeeded" && job.GetProperty("modelId").ValueKind == JsonValueKind.String);
+        }, within ?? TimeSpan.FromSeconds(60), $"job {jobId} should finish");
+        return job;
+    }
+}
