@@ -2,9 +2,12 @@ using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Diagnostics;
+using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
+using ObjectaLabs.Orleans.Training;
 using Orleans.Configuration;
 using Orleans.Hosting;
 using Xunit.Abstractions;
@@ -22,6 +25,12 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         ["Orleans__Membership__NumMissedProbesLimit"] = "2",
         ["Orleans__Membership__NumVotesForDeathDeclaration"] = "1",
         ["Orleans__Membership__IAmAliveTablePublishTimeout"] = "00:00:05",
+        // Sandbox jobs train in about two seconds and are followed twice a second, their reminders every second.
+        ["TrainingJobs__PollInterval"] = "00:00:01",
+        ["TrainingJobs__SandboxPollInterval"] = "00:00:00.500",
+        ["Providers__Sandbox__ValidatingDuration"] = "00:00:00.200",
+        ["Providers__Sandbox__QueuedDuration"] = "00:00:00.200",
+        ["Providers__Sandbox__StepDuration"] = "00:00:00.050",
     };
 
     private TestDatabase _db = null!;
@@ -95,6 +104,64 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             await probe.StopAsync();
         }
+    }
+
+    [Fact]
+    public async Task Jobs_in_flight_when_a_silo_is_killed_all_finish_each_submitted_once_with_one_model()
+    {
+        const int jobCount = 100;
+        var grains = _client.Services.GetRequiredService<IGrainFactory>();
+        var org = Guid.NewGuid();
+        await grains.GetGrain<IOrganizationGrain>(org).CreateAsync("Crash Jobs Ltd", "enterprise");
+        var examples = grains.GetGrain<ITrainingExamplesGrain>(org);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            ids.Add((await examples.CreateAsync(new NewExample(
+                $$"""{"messages":[{"role":"user","content":"Question {{i}}"},{"role":"assistant","content":"Answer {{i}}"}]}""", null, [], null))).Id);
+        }
+        await examples.BulkValidateAsync(ids, "crash-test", 1m);
+        var jobs = Enumerable.Range(0, jobCount).Select(_ => Guid.NewGuid()).ToList();
+        var desk = grains.GetGrain<ITrainingJobsGrain>(org);
+        async Task CreateAsync(int i) => await Eventually.Async(async () =>
+        {
+            // A create caught by the crash is sent again with the same id: the same job, never a second one.
+            await desk.CreateAsync(jobs[i], new NewTrainingJob($"Line {i}", "sandbox/sandbox-small", null, null, 0.1, 42, new JobHyperparameters(null, null, null, null), "crash-test"));
+            return true;
+        }, TimeSpan.FromSeconds(60), $"job {i} is accepted", tolerateErrors: true);
+
+        for (var i = 0; i < jobCount / 2; i++)
+        {
+            await CreateAsync(i);
+        }
+        var victim = _silos[0];
+        victim.Crash();
+        for (var i = jobCount / 2; i < jobCount; i++)
+        {
+            await CreateAsync(i);
+        }
+
+        var finished = new TrainingJobInfo[jobCount];
+        await Eventually.Async(async () =>
+        {
+            for (var i = 0; i < jobCount; i++)
+            {
+                if (finished[i] is null || !finished[i].Status.IsFinal() || finished[i].ModelId is null)
+                {
+                    finished[i] = await grains.GetGrain<ITrainingJobGrain>(jobs[i]).GetAsync(org);
+                }
+            }
+            return finished.All(j => j.Status.IsFinal() && (j.Status != TrainingJobStatus.Succeeded || j.ModelId is not null));
+        }, TimeSpan.FromSeconds(180), "every job finishes after the crash", tolerateErrors: true);
+
+        finished.Should().OnlyContain(j => j.Status == TrainingJobStatus.Succeeded, "a crashed silo fails no job");
+        finished.Select(j => j.ModelId).Distinct().Should().HaveCount(jobCount, "each job yields one model");
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        var submissions = (await connection.QueryAsync<(string Reference, int Count)>(
+            "SELECT reference, count(*)::int FROM sandbox_jobs GROUP BY reference")).ToList();
+        submissions.Should().HaveCount(jobCount).And.OnlyContain(s => s.Count == 1, "each job reached the provider exactly once");
+        (await grains.GetGrain<IModelRegistryGrain>(org).ListModelIdsAsync()).Should().HaveCount(jobCount);
+        output.WriteLine($"{jobCount} jobs finished; silo on port {victim.SiloPort} was killed after {jobCount / 2} creates");
     }
 
     private async Task<int> ActiveSilosAsync()
