@@ -40,7 +40,7 @@ public sealed class ApiFixture : IAsyncLifetime
             ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
             ["Orleans:ApplyMigrations"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
-        }));
+        }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
         await Silo.StartAsync();
         BaseAddress = await StartApiAsync(new Dictionary<string, string?>());
     }
