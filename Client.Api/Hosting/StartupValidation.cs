@@ -10,8 +10,10 @@ public static class StartupValidation
     {
         services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<PlatformOptions>()
-            .Validate(o => string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Trim().Length >= 24,
-                "Platform:AdminKey must be at least 24 characters.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Trim().Length >= PlatformAdminKey.MinimumLength,
+                $"Platform:AdminKey must be at least {PlatformAdminKey.MinimumLength} characters.")
+            .Validate(o => string.IsNullOrWhiteSpace(o.AdminKey) || PlatformAdminKey.Weakness(o.AdminKey.Trim()) is null,
+                $"Platform:AdminKey is too simple: it needs at least {PlatformAdminKey.MinimumDistinctCharacters} different characters (use a random key).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.AdminKey) || !string.IsNullOrWhiteSpace(o.DataDirectory),
                 "No platform admin key: set Platform:AdminKey, or Platform:DataDirectory to have one generated there (./run does this).")
             .ValidateOnStart();

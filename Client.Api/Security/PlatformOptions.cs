@@ -25,15 +25,26 @@ public sealed class PlatformAdminKey
     public bool Matches(string presented) =>
         CryptographicOperations.FixedTimeEquals(_hash, SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(presented)));
 
+    /// <summary>The fewest characters a platform admin key may have.</summary>
+    public const int MinimumLength = 24;
+
+    /// <summary>The fewest different characters: a long key of few symbols (<c>aaaa…</c>, <c>abab…</c>) is guessable.</summary>
+    public const int MinimumDistinctCharacters = 8;
+
+    /// <summary>Why <paramref name="key"/> (already trimmed) is too weak to be the platform admin key, or null when it is not.</summary>
+    public static string? Weakness(string key) =>
+        key.Length < MinimumLength ? $"must be at least {MinimumLength} characters"
+        : key.Distinct().Count() < MinimumDistinctCharacters ? $"is too simple: it needs at least {MinimumDistinctCharacters} different characters (use a random key)"
+        : null;
+
     public static PlatformAdminKey Resolve(PlatformOptions options, ILogger logger)
     {
-        if (!string.IsNullOrWhiteSpace(options.AdminKey))
+        var configured = options.AdminKey?.Trim();
+        if (!string.IsNullOrEmpty(configured))
         {
-            if (options.AdminKey.Length < 24)
-            {
-                throw new InvalidOperationException("Platform:AdminKey must be at least 24 characters.");
-            }
-            return new PlatformAdminKey(options.AdminKey);
+            return Weakness(configured) is { } weakness
+                ? throw new InvalidOperationException($"Platform:AdminKey {weakness}.")
+                : new PlatformAdminKey(configured);
         }
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {
@@ -42,16 +53,46 @@ public sealed class PlatformAdminKey
         }
         Directory.CreateDirectory(options.DataDirectory);
         var path = Path.Combine(options.DataDirectory, FileName);
-        if (!File.Exists(path))
+        if (!File.Exists(path) && WriteNewSecret(path, "olp_" + RandomNumberGenerator.GetString("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 40)))
         {
-            var key = "olp_" + RandomNumberGenerator.GetString("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", 40);
-            File.WriteAllText(path, key);
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-            }
             logger.LogWarning("Generated a platform admin key in {Path}; keep it secret", path);
         }
-        return new PlatformAdminKey(File.ReadAllText(path).Trim());
+        var stored = File.ReadAllText(path).Trim();
+        return Weakness(stored) is { } fault
+            ? throw new InvalidOperationException($"The platform admin key in {path} {fault} (Platform:DataDirectory).")
+            : new PlatformAdminKey(stored);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="content"/> to a new file that is private (0600) from its creation and appears whole:
+    /// it is written under a temporary name created with that mode, then moved into place. False when another
+    /// process created <paramref name="path"/> first (its file is kept).
+    /// </summary>
+    internal static bool WriteNewSecret(string path, string content)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        try
+        {
+            using (var stream = new FileStream(temporary, options))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(content);
+            }
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
     }
 }

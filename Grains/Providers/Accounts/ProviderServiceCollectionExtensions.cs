@@ -17,8 +17,8 @@ public static class ProviderServiceCollectionExtensions
 
     /// <summary>
     /// OpenAI and Together as <see cref="IFineTuningProvider"/>s, their options (validated at start-up),
-    /// <see cref="ProviderAccounts"/>, and Data Protection with its key ring in PostgreSQL for
-    /// organizations' own keys. Needs an <see cref="NpgsqlDataSource"/> and a <see cref="TimeProvider"/>.
+    /// <see cref="ProviderAccounts"/>, and Data Protection with its key ring in PostgreSQL, encrypted with the
+    /// <see cref="DataProtectionSettings"/> certificate, for organizations' own keys. Needs an <see cref="NpgsqlDataSource"/> and a <see cref="TimeProvider"/>.
     /// </summary>
     public static IServiceCollection AddFineTuningProviders(this IServiceCollection services, IConfiguration configuration)
     {
@@ -30,7 +30,17 @@ public static class ProviderServiceCollectionExtensions
             .Validate(Annotations, "Providers:Together: AttemptTimeout (50 ms..10 min), MaxRetries (0..10), RetryBaseDelay (0..1 min) or MaxInlineRetryAfter (0..5 min) out of range.")
             .ValidateOnStart();
 
-        services.AddDataProtection().SetApplicationName(DataProtectionApplication);
+        var dataProtection = services.AddDataProtection().SetApplicationName(DataProtectionApplication);
+        var keyRing = configuration.GetSection(DataProtectionSettings.Section).Get<DataProtectionSettings>() ?? new DataProtectionSettings();
+        if (keyRing.Enabled)
+        {
+            // Loaded now, so a wrong path, password or key type stops the build naming the setting. The certificate
+            // encrypts every key written to the ring and decrypts them on any silo that has the same file.
+            dataProtection.ProtectKeysWithCertificate(keyRing.LoadCertificate());
+        }
+        // Without a certificate the ring would be plaintext beside the ciphertexts: refused at start outside Development.
+        services.AddOptions<DataProtectionSettings>().Bind(configuration.GetSection(DataProtectionSettings.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<DataProtectionSettings>, KeyRingProtectionCheck>();
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
             new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new PostgresXmlRepository(sp.GetRequiredService<NpgsqlDataSource>())));
         services.AddSingleton<ProviderKeyStore>();

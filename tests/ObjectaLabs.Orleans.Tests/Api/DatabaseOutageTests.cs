@@ -43,7 +43,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             ["Orleans:GatewayPort"] = PostgresServer.FreePort().ToString(),
             ["Orleans:ApplyMigrations"] = "false",
             ["Logging:LogLevel:Default"] = "None",
-        }));
+        }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
         await _silo.StartAsync();
         _api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {

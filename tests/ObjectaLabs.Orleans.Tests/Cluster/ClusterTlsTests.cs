@@ -44,7 +44,7 @@ public sealed class ClusterTlsTests : IAsyncLifetime
             ["Orleans:Tls:KeyPath"] = silo.KeyPath,
             ["Orleans:Tls:AuthorityPath"] = silo.AuthorityPath,
             ["Logging:LogLevel:Default"] = "Warning",
-        }));
+        }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
         await _silo.StartAsync();
     }
 

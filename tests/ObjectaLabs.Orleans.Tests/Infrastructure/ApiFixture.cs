@@ -57,7 +57,7 @@ public sealed class ApiFixture : IAsyncLifetime
                 ["Providers:Sandbox:QueuedDuration"] = "00:00:00.050",
                 ["Providers:Sandbox:StepDuration"] = "00:00:00.010",
                 ["TrainingJobs:SandboxPollInterval"] = "00:00:00.100",
-            }));
+            }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
             try
             {
                 await silo.StartAsync();

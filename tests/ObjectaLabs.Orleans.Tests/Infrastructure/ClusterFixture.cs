@@ -22,6 +22,10 @@ public sealed class ClusterFixture : IAsyncLifetime
         Database = await TestDatabase.CreateAsync();
         var builder = new TestClusterBuilder(1);
         builder.Properties[ConnectionStringKey] = Database.ConnectionString;
+        foreach (var (key, value) in KeyRingCertificate.Shared.Settings)
+        {
+            builder.Properties[key] = value!;
+        }
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         Cluster = builder.Build();
         await Cluster.DeployAsync();

@@ -44,6 +44,10 @@ public sealed class SiloProcess : IDisposable
         info.Environment["Orleans__Dashboard"] = "false";
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in KeyRingCertificate.Shared.Settings)
+        {
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -46,7 +46,7 @@ public sealed class ProviderKeysFixture : IAsyncLifetime
                 ["Providers:OpenAI:ApiKey"] = PlatformOpenAiKey,
                 ["Providers:OpenAI:BaseUrl"] = Emulators.OpenAiBaseUrl.ToString(),
                 ["Providers:Together:BaseUrl"] = Emulators.TogetherBaseUrl.ToString(),
-            });
+            }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings);
             b.Logging.AddProvider(Logs);
         });
         await Silo.StartAsync();

@@ -47,7 +47,7 @@ public sealed class ProviderJobsFixture : IAsyncLifetime
             ["Providers:Together:BaseUrl"] = Emulators.TogetherBaseUrl.ToString(),
             ["Providers:Together:AttemptTimeout"] = "00:00:02",
             ["Providers:Together:RetryBaseDelay"] = "00:00:00.050",
-        }));
+        }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
         await Silo.StartAsync();
         _api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
