@@ -14,6 +14,8 @@ public static class StartupValidation
                 $"Platform:AdminKey must be at least {PlatformAdminKey.MinimumLength} characters.")
             .Validate(o => string.IsNullOrWhiteSpace(o.AdminKey) || PlatformAdminKey.Weakness(o.AdminKey.Trim()) is null,
                 $"Platform:AdminKey is too simple: it needs at least {PlatformAdminKey.MinimumDistinctCharacters} different characters (use a random key).")
+            .Validate(o => string.IsNullOrWhiteSpace(o.AdminKey) || o.AdminKey.Trim().StartsWith("olp_", StringComparison.Ordinal),
+                "Platform:AdminKey must start with 'olp_' (the API tells platform keys from organization keys by it).")
             .Validate(o => !string.IsNullOrWhiteSpace(o.AdminKey) || !string.IsNullOrWhiteSpace(o.DataDirectory),
                 "No platform admin key: set Platform:AdminKey, or Platform:DataDirectory to have one generated there (./run does this).")
             .ValidateOnStart();

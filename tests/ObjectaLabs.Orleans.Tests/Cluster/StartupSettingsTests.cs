@@ -58,6 +58,7 @@ public sealed class StartupSettingsTests
     [InlineData("Api:MaxUploadBytes", "-1", "Api:MaxUploadBytes must be at least 1024 bytes.")]
     [InlineData("RateLimits:Runtime:Burst", "0", "RateLimits:Runtime:Burst must be at least 1 (is 0).")]
     [InlineData("Platform:AdminKey", "olp_short", "Platform:AdminKey must be at least 24 characters.")]
+    [InlineData("Platform:AdminKey", "platform-key-Xy7Kq2Lm9Pz4Rt6Wv8", "Platform:AdminKey must start with 'olp_'")]
     [InlineData("Platform:AdminKey", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "Platform:AdminKey is too simple: it needs at least 8 different characters")]
     [InlineData("Orleans:ServiceId", "", "Orleans:ServiceId is required.")]
     public async Task The_API_refuses_to_start_with_a_bad_setting_and_names_it(string setting, string value, string message)
