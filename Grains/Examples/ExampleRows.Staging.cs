@@ -13,11 +13,15 @@ public sealed partial class ExampleRows
     /// <summary>One staged line: the example as stored, with its id and the line it came from.</summary>
     public readonly record struct StagedExample(long Line, Guid Id, CheckedExample Example);
 
-    /// <summary>Creates the session's staging table; it goes with the transaction (commit or rollback).</summary>
+    /// <summary>
+    /// Creates the session's staging table; it goes with the transaction (commit or rollback). The JSON is staged as
+    /// text: every line was checked as strictly as <c>jsonb</c> would (no NUL, no unpaired surrogate), so the cast in
+    /// <see cref="InsertStagedAsync"/> cannot fail, and a dry run, which never inserts, never pays for it.
+    /// </summary>
     public static Task CreateStagingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken = default) =>
         connection.ExecuteAsync(new CommandDefinition("""
             CREATE TEMP TABLE upload_staging (
-                line bigint NOT NULL, id uuid NOT NULL, messages jsonb NOT NULL, tools jsonb, functions jsonb,
+                line bigint NOT NULL, id uuid NOT NULL, messages text NOT NULL, tools text, functions text,
                 parallel_tool_calls boolean, content_hash bytea NOT NULL) ON COMMIT DROP
             """, transaction: transaction, cancellationToken: cancellationToken));
 
@@ -31,9 +35,9 @@ public sealed partial class ExampleRows
             await importer.StartRowAsync(cancellationToken);
             await importer.WriteAsync(line, NpgsqlDbType.Bigint, cancellationToken);
             await importer.WriteAsync(id, NpgsqlDbType.Uuid, cancellationToken);
-            await importer.WriteAsync(example.Messages, NpgsqlDbType.Jsonb, cancellationToken);
-            await WriteNullableAsync(importer, example.Tools, NpgsqlDbType.Jsonb, cancellationToken);
-            await WriteNullableAsync(importer, example.Functions, NpgsqlDbType.Jsonb, cancellationToken);
+            await importer.WriteAsync(example.Messages, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, example.Tools, NpgsqlDbType.Text, cancellationToken);
+            await WriteNullableAsync(importer, example.Functions, NpgsqlDbType.Text, cancellationToken);
             await WriteNullableAsync(importer, example.ParallelToolCalls, NpgsqlDbType.Boolean, cancellationToken);
             await importer.WriteAsync(example.ContentHash, NpgsqlDbType.Bytea, cancellationToken);
         }
@@ -63,7 +67,7 @@ public sealed partial class ExampleRows
         connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO training_examples (id, organization_id, agent_id, messages, tools, functions, parallel_tool_calls, content_hash,
                                            source, upload_id, tags, created_at, updated_at)
-            SELECT s.id, @organizationId, @agentId, s.messages, s.tools, s.functions, s.parallel_tool_calls, s.content_hash,
+            SELECT s.id, @organizationId, @agentId, s.messages::jsonb, s.tools::jsonb, s.functions::jsonb, s.parallel_tool_calls, s.content_hash,
                    'upload', @uploadId, @tags, @at, @at
             FROM upload_staging s
             WHERE NOT EXISTS (SELECT 1 FROM training_examples t WHERE t.organization_id = @organizationId AND t.content_hash = s.content_hash)

@@ -23,7 +23,8 @@ public sealed class UploadDataSource : IAsyncDisposable
             Timeout = (int)Math.Ceiling(s.ConnectionWait.TotalSeconds),
             ApplicationName = "objectalabs-uploads",
         };
-        var idle = $"-c idle_in_transaction_session_timeout={(long)s.IdleTimeout.TotalMilliseconds}";
+        // temp_buffers: an upload's staging table stays in memory up to this size instead of spilling to temporary files.
+        var idle = $"-c idle_in_transaction_session_timeout={(long)s.IdleTimeout.TotalMilliseconds} -c temp_buffers=64MB";
         builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? idle : $"{builder.Options} {idle}";
         DataSource = new NpgsqlDataSourceBuilder(builder.ConnectionString) { Name = "objectalabs-uploads" }.Build();
     }

@@ -275,6 +275,14 @@ public sealed class UploadSession : IAsyncDisposable
             await DisposeAsync();
             throw problem;
         }
+        if (_options.DryRun)
+        {
+            // Everything the insert could still refuse is known here: the stored duplicates were just counted, the
+            // lines were checked, and the organization and agent are looked up; so nothing is written and rolled back.
+            await RequireOwnersAsync(connection, cancellationToken);
+            return await FinishAsync(stored: false, toStore,
+                $"Dry run: {toStore} new examples would be stored; nothing was stored.");
+        }
         int inserted;
         try
         {
@@ -287,13 +295,24 @@ public sealed class UploadSession : IAsyncDisposable
             await DisposeAsync();
             throw ProblemException.Invalid("agentId", $"Agent '{_options.AgentId}' does not belong to this organization.");
         }
-        if (_options.DryRun)
-        {
-            return await FinishAsync(stored: false, inserted,
-                $"Dry run: {inserted} new examples would be stored; nothing was stored.");
-        }
         await _transaction!.CommitAsync(cancellationToken);
         return await FinishAsync(stored: true, inserted, $"{inserted} examples stored; {_invalid} invalid lines and {_duplicates} duplicates were not.");
+    }
+
+    /// <summary>What the insert's foreign keys would check, for a dry run: the organization's row, and the agent's when one is named.</summary>
+    private async Task RequireOwnersAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var (organization, agent) = await connection.QuerySingleAsync<(bool, bool)>(new CommandDefinition("""
+            SELECT EXISTS (SELECT 1 FROM organizations WHERE id = @organizationId),
+                   @agentId::uuid IS NULL OR EXISTS (SELECT 1 FROM agents WHERE organization_id = @organizationId AND id = @agentId)
+            """, new { organizationId = _organizationId, agentId = _options.AgentId }, _transaction, cancellationToken: cancellationToken));
+        if (!organization || !agent)
+        {
+            await DisposeAsync();
+            throw organization
+                ? ProblemException.Invalid("agentId", $"Agent '{_options.AgentId}' does not belong to this organization.")
+                : ProblemException.NotFound("Organization", _organizationId);
+        }
     }
 
     private NpgsqlConnection Connection() =>

@@ -166,10 +166,24 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
     [Fact]
     public async Task Upload_for_an_organization_without_a_row_does_not_blame_an_agent_it_never_named()
     {
-        // A dry run inserts too (then rolls back): the benchmark once died here on "Agent '' does not belong".
-        var upload = () => UploadAsync(Guid.NewGuid(), Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(DryRun: true));
+        // The benchmark once died here on "Agent '' does not belong": a dry run and an upload both name the organization.
+        var dryRun = () => UploadAsync(Guid.NewGuid(), Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(DryRun: true));
+        var upload = () => UploadAsync(Guid.NewGuid(), Jsonl(TrainingDataFixture.Chat("a", "b")));
 
+        (await dryRun.Should().ThrowAsync<ProblemException>()).Which.Kind.Should().Be(ProblemKind.NotFound);
         (await upload.Should().ThrowAsync<Npgsql.PostgresException>()).Which.SqlState.Should().Be(Npgsql.PostgresErrorCodes.ForeignKeyViolation);
+    }
+
+    [Fact]
+    public async Task A_dry_run_naming_another_organizations_agent_is_refused_like_the_upload()
+    {
+        var org = await f.NewOrganizationAsync();
+        var stranger = await f.NewAgentAsync(await f.NewOrganizationAsync());
+        var dryRun = () => UploadAsync(org, Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(AgentId: stranger, DryRun: true));
+
+        (await dryRun.Should().ThrowAsync<ProblemException>()).Which.Field.Should().Be("agentId");
+        (await UploadAsync(org, Jsonl(TrainingDataFixture.Chat("a", "b")), new UploadOptions(AgentId: await f.NewAgentAsync(org), DryRun: true)))
+            .Report.NewExamples.Should().Be(1);
     }
 
     [Fact]
