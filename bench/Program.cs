@@ -1,13 +1,14 @@
 using System.Globalization;
 using ObjectaLabs.Orleans.Bench.Assign;
 using ObjectaLabs.Orleans.Bench.Copy;
+using ObjectaLabs.Orleans.Bench.Jobs;
 using ObjectaLabs.Orleans.Bench.Upload;
 
 namespace ObjectaLabs.Orleans.Bench;
 
 public static class Program
 {
-    private const string Usage = "usage: bench/run upload|copy|assign [examples|subjects|smoke]";
+    private const string Usage = "usage: bench/run upload|copy|assign|jobs [examples|subjects|jobs|smoke]";
 
     public static async Task<int> Main(string[] args)
     {
@@ -30,6 +31,8 @@ public static class Program
             "upload" => await UploadBenchmark.RunAsync(smoke ? 300 : count ?? 100_000),
             "copy" => await CopyBenchmark.RunAsync(smoke ? 300 : count ?? 100_000),
             "assign" => AssignBenchmark.Run(smoke ? 1_000 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 0.1 : 1)),
+            // 10,000 jobs polled every 10 s (an accelerated period: in production 1 minute) for 30 s.
+            "jobs" => await JobsBenchmark.RunAsync(smoke ? 50 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 1 : 10), TimeSpan.FromSeconds(smoke ? 3 : 30)),
             _ => null,
         };
         if (result is null)

@@ -348,6 +348,7 @@ public sealed class TrainingJobGrain(
 
         var next = Apply(job with { TrainingLoss = trainLoss, ValidationLoss = validationLoss }, remote);
         await CommitAsync(state.State with { Job = next, EventCursor = cursor, Checkpoints = checkpoints, FaultingSince = null });
+        TrainingJobMetrics.Polls.Add(1);
     }
 
     /// <summary>The job after the provider's answer: status, progress, tokens, cost, and the final word when there is one.</summary>
