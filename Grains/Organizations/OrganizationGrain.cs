@@ -93,10 +93,15 @@ public sealed class OrganizationGrain(
     {
         RequireExists();
         var target = plans.Get(plan);
-        if (target.MaxFineTunedModels is { } maxModels && S.ModelIds.Count > maxModels)
+        if (target.MaxFineTunedModels is { } maxModels)
         {
-            throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, S.ModelIds.Count, 0,
-                $"The organization has {S.ModelIds.Count} fine-tuned models; plan '{target.Name}' allows {maxModels}. Archive models first.");
+            // The registry is the one index of the organization's models.
+            var models = (await GrainFactory.GetGrain<ObjectaLabs.Orleans.Models.IModelRegistryGrain>(Id).ListModelIdsAsync()).Count;
+            if (models > maxModels)
+            {
+                throw PlanLimits.Exceeded(target, "maxFineTunedModels", maxModels, models, 0,
+                    $"The organization has {models} fine-tuned models; plan '{target.Name}' allows {maxModels}. Archive models first.");
+            }
         }
         var from = S.Plan;
         var next = S.Copy();

@@ -94,6 +94,8 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         var overModelLimit = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs", new { name = "y", baseModel = Sandbox })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
         var freePlan = await (await freeClient.PostAsJsonAsync($"/v1/organizations/{free}/training-jobs", new { name = "x", baseModel = Sandbox })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
         var unknownModel = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs", new { name = "x", baseModel = "openai/gpt-9" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var shutDown = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs", new { name = "x", baseModel = "openai/gpt-3.5-turbo-0125" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var noAccount = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs/estimate", new { baseModel = "openai/gpt-4o-mini-2024-07-18" })).ReadJsonAsync();
         var badEpochs = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs/estimate", new { baseModel = Sandbox, hyperparameters = new { epochs = 0 } })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
 
         tooFew.GetProperty("field").GetString().Should().Be("examples");
@@ -103,9 +105,34 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         freePlan.GetProperty("limit").GetString().Should().Be("fineTuning");
         unknownModel.GetProperty("field").GetString().Should().Be("baseModel");
         badEpochs.GetProperty("field").GetString().Should().Be("hyperparameters.epochs");
+        shutDown.GetProperty("detail").GetString().Should().Contain("shut down");
+        noAccount.GetProperty("trainingExamples").GetInt32().Should().BeGreaterThan(0, "an estimate needs no provider account");
         await (await fewClient.GetAsync($"/v1/organizations/{few}/training-jobs/{jobId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
         await (await fewClient.PostAsync($"/v1/organizations/{few}/training-jobs/{jobId}/cancel", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound);
         (await (await fewClient.GetAsync($"/v1/organizations/{few}/training-jobs")).ReadJsonAsync()).GetProperty("jobs").GetArrayLength().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_job_on_a_provider_without_an_account_is_refused_naming_the_provider_and_a_downgrade_counts_registered_models()
+    {
+        var (id, client) = await OrganizationWithValidatedExamplesAsync("business", 10);
+        using var platform = fixture.PlatformClient();
+
+        // This deployment has no OpenAI key and the organization set none.
+        var refused = await (await client.PostAsJsonAsync($"/v1/organizations/{id}/training-jobs", new { name = "x", baseModel = "openai/gpt-4o-mini-2024-07-18" }))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        foreach (var line in new[] { "One", "Two" })
+        {
+            var jobId = Guid.NewGuid();
+            await (await client.PostAsJsonAsync($"/v1/organizations/{id}/training-jobs", new { id = jobId, name = line, baseModel = Sandbox })).ReadJsonAsync(HttpStatusCode.Created);
+            await FinishedAsync(client, id, jobId);
+        }
+        var downgrade = await (await platform.PutAsJsonAsync($"/v1/organizations/{id}/plan", new { plan = "professional" })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+
+        refused.GetProperty("field").GetString().Should().Be("provider");
+        refused.GetProperty("detail").GetString().Should().Contain("not configured");
+        downgrade.GetProperty("limit").GetString().Should().Be("maxFineTunedModels");
+        downgrade.GetProperty("current").GetInt64().Should().Be(2, "the registry's two models count against Professional's one");
     }
 
     private async Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(string plan, int count)
