@@ -34,17 +34,6 @@ public sealed class ReminderProbeGrain(
     {
         // Changed on a copy, kept only once written: a failed write leaves the live state as it was.
         var recent = state.State.Recent.Append(new ProbeTick(clock.GetUtcNow(), RuntimeIdentity)).TakeLast(Kept).ToList();
-        var next = new ReminderProbeState { Ticks = state.State.Ticks + 1, Recent = recent };
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.CommitAsync(new ReminderProbeState { Ticks = state.State.Ticks + 1, Recent = recent });
     }
 }

@@ -29,19 +29,7 @@ public sealed class FineTunedModelGrain(
             Description: null, registration.Provider, registration.ProviderModelId, registration.BaseModel, ModelStatus.Active,
             catalog.Find(registration.BaseModel)?.ShutdownDate, registration.DatasetHash, registration.TrainingExamples,
             registration.ValidationExamples, registration.Simulated, now, now);
-        // Mutate a copy, keep it only once the write succeeded.
-        var next = new FineTunedModelState { Model = model };
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.CommitAsync(new FineTunedModelState { Model = model });
         logger.LogInformation("Model {ModelId} v{Version} registered from job {JobId}", Id, model.Version, model.JobId);
         return model;
     }

@@ -35,18 +35,5 @@ public sealed class ModelRegistryGrain(
     public ValueTask<IReadOnlyList<Guid>> ListModelIdsAsync() =>
         ValueTask.FromResult<IReadOnlyList<Guid>>([.. state.State.ModelIds]);
 
-    private async Task WriteAsync(ModelRegistryState next)
-    {
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
-    }
+    private Task WriteAsync(ModelRegistryState next) => state.CommitAsync(next);
 }

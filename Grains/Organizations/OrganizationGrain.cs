@@ -344,20 +344,7 @@ public sealed class OrganizationGrain(
     /// succeeded. The grain state is the source of truth; the row mirrors it for reporting, and a row left one
     /// change ahead by a failed state write is overwritten by the entity's next successful change.
     /// </summary>
-    private async Task CommitAsync(OrganizationState next)
-    {
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
-    }
+    private Task CommitAsync(OrganizationState next) => state.CommitAsync(next);
 
     private void RequireExists()
     {

@@ -497,17 +497,7 @@ public sealed class TrainingJobGrain(
     /// <summary>Keeps <paramref name="next"/> only once it is written, then brings the mirror row up to date (a failed mirror write is retried at the next tick).</summary>
     private async Task CommitAsync(TrainingJobState next, bool mirror = true)
     {
-        var previous = state.State;
-        state.State = next;
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch
-        {
-            state.State = previous;
-            throw;
-        }
+        await state.CommitAsync(next);
         if (mirror && next.Job is { } job)
         {
             try
