@@ -8,6 +8,7 @@ namespace ObjectaLabs.Orleans.Models;
 public sealed class FineTunedModelGrain(
     [PersistentState("model", StorageNames.Postgres)] IPersistentState<FineTunedModelState> state,
     BaseModelCatalog catalog,
+    FineTunedModelRows rows,
     TimeProvider clock,
     ILogger<FineTunedModelGrain> logger) : Grain, IFineTunedModelGrain
 {
@@ -29,6 +30,8 @@ public sealed class FineTunedModelGrain(
             Description: null, registration.Provider, registration.ProviderModelId, registration.BaseModel, ModelStatus.Active,
             catalog.Find(registration.BaseModel)?.ShutdownDate, registration.DatasetHash, registration.TrainingExamples,
             registration.ValidationExamples, registration.Simulated, now, now);
+        // The row first (its constraints may still refuse, and then nothing has changed), then the state.
+        await rows.UpsertAsync(model);
         await state.CommitAsync(new FineTunedModelState { Model = model });
         logger.LogInformation("Model {ModelId} v{Version} registered from job {JobId}", Id, model.Version, model.JobId);
         return model;

@@ -130,6 +130,7 @@ public static class SiloHostBuilder
         services.AddFineTuningProviders(configuration);
         services.AddOptions<TrainingJobOptions>().BindConfiguration(TrainingJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TrainingJobRows>();
+        services.AddSingleton<ObjectaLabs.Orleans.Models.FineTunedModelRows>();
     }
 
     public static string RequireConnectionString(IConfiguration configuration) =>
