@@ -251,7 +251,9 @@ public sealed class UploadTests(TrainingDataFixture f) : IClassFixture<TrainingD
         first.Dispose();
         (await secondOfA).Dispose();
         fairness.ActiveOrganizations.Should().Be(0, "no gate is kept for an organization with nothing in flight");
-        new UploadSettings { MaxParallelismPerUpload = 0 }.EffectiveParallelism.Should().Be(Math.Max(1, Environment.ProcessorCount / 2));
+        new UploadSettings { MaxParallelismPerUpload = 3 }.EffectiveParallelism.Should().Be(3, "a configured bound is kept");
+        new UploadSettings().EffectiveParallelism.Should().BeInRange(1, Math.Max(1, Environment.ProcessorCount - 1),
+            "by default an upload never takes every core of a machine with more than one");
     }
 
     [Fact]
