@@ -31,6 +31,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         ["Providers__Sandbox__ValidatingDuration"] = "00:00:00.200",
         ["Providers__Sandbox__QueuedDuration"] = "00:00:00.200",
         ["Providers__Sandbox__StepDuration"] = "00:00:00.050",
+        ["Providers__Sandbox__SlowFactor"] = "6",
     };
 
     private TestDatabase _db = null!;
@@ -162,6 +163,68 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         submissions.Should().HaveCount(jobCount).And.OnlyContain(s => s.Count == 1, "each job reached the provider exactly once");
         (await grains.GetGrain<IModelRegistryGrain>(org).ListModelIdsAsync()).Should().HaveCount(jobCount);
         output.WriteLine($"{jobCount} jobs finished; silo on port {victim.SiloPort} was killed after {jobCount / 2} creates");
+    }
+
+    [Fact]
+    public async Task When_every_silo_dies_a_restarted_silo_resumes_the_jobs_from_the_reminder_table()
+    {
+        const int jobCount = 20;
+        var grains = _client.Services.GetRequiredService<IGrainFactory>();
+        var org = Guid.NewGuid();
+        await grains.GetGrain<IOrganizationGrain>(org).CreateAsync("Restart Jobs Ltd", "enterprise");
+        var examples = grains.GetGrain<ITrainingExamplesGrain>(org);
+        var ids = new List<Guid>();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add((await examples.CreateAsync(new NewExample(
+                $$"""{"messages":[{"role":"user","content":"Restart {{i}}"},{"role":"assistant","content":"Resumed {{i}}"}]}""", null, [], null))).Id);
+        }
+        await examples.BulkValidateAsync(ids, "restart-test", 1m);
+        var desk = grains.GetGrain<ITrainingJobsGrain>(org);
+        var jobs = Enumerable.Range(0, jobCount).Select(_ => Guid.NewGuid()).ToList();
+        for (var i = 0; i < jobCount; i++)
+        {
+            // "simulate-slow" trains SlowFactor (here 6) times slower, about 10 s, so every job is still in flight when the cluster dies.
+            await desk.CreateAsync(jobs[i], new NewTrainingJob($"Restart {i}", "sandbox/sandbox-small", null, "simulate-slow", 0, 42,
+                new JobHyperparameters(null, null, null, null), "restart-test"));
+        }
+        await Eventually.Async(async () => (await JobRowsAsync(org)).All(r => r.Status is "queued" or "running"),
+            TimeSpan.FromSeconds(60), "every job reaches the provider before the cluster dies");
+
+        var started = DateTimeOffset.UtcNow;
+        foreach (var silo in _silos)
+        {
+            silo.Crash();
+        }
+        var frozen = await JobRowsAsync(org);
+        (await RemindersOfAsync(jobs)).Should().Be(jobCount, "each job in flight keeps its reminder in the table while no silo runs");
+        frozen.Should().OnlyContain(r => r.Status != "succeeded" && r.ModelId == null);
+
+        _silos.Add(SiloProcess.Start(_db.ConnectionString, FastFailover));
+        await Eventually.Async(async () => (await JobRowsAsync(org)).All(r => r.Status == "succeeded" && r.ModelId != null),
+            TimeSpan.FromSeconds(120), $"the restarted silo finishes every job; output:\n{_silos[^1].RecentOutput}");
+        output.WriteLine($"{jobCount} jobs finished {(DateTimeOffset.UtcNow - started).TotalSeconds:F1} s after every silo was killed");
+
+        (await RemindersOfAsync(jobs)).Should().Be(0, "a finished job removes its reminder");
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        (await connection.QueryAsync<(string Reference, int Count)>("SELECT reference, count(*)::int FROM sandbox_jobs WHERE reference = ANY(@References) GROUP BY reference",
+            new { References = jobs.Select(j => j.ToString("N")).ToArray() })).Should().HaveCount(jobCount).And.OnlyContain(s => s.Count == 1, "a restart submits nothing again");
+        (await connection.ExecuteScalarAsync<int>("SELECT count(*)::int FROM fine_tuned_models WHERE organization_id = @org", new { org })).Should().Be(jobCount);
+    }
+
+    private async Task<IReadOnlyList<(string Status, Guid? ModelId)>> JobRowsAsync(Guid org)
+    {
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        return (await connection.QueryAsync<(string, Guid?)>("SELECT status, model_id FROM fine_tuning_jobs WHERE organization_id = @org", new { org })).ToList();
+    }
+
+    private async Task<int> RemindersOfAsync(IReadOnlyList<Guid> jobs)
+    {
+        // Orleans keys a Guid grain by its Guid in "N" form; count the rows of our reminder name for these jobs.
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        var keys = (await connection.QueryAsync<string>("SELECT grainid FROM orleansreminderstable WHERE remindername = @name",
+            new { name = ObjectaLabs.Orleans.Training.Jobs.TrainingJobGrain.ReminderName })).ToList();
+        return jobs.Count(j => keys.Any(k => k.Contains(j.ToString("N"), StringComparison.OrdinalIgnoreCase)));
     }
 
     private async Task<int> ActiveSilosAsync()

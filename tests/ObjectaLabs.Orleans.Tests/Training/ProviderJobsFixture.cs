@@ -68,15 +68,16 @@ public sealed class ProviderJobsFixture : IAsyncLifetime
     }
 
     /// <summary>An organization on <paramref name="plan"/> holding <paramref name="count"/> validated examples.</summary>
-    public async Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(string plan, int count)
+    public async Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(string plan, int count, Func<int, (string User, string Assistant)>? example = null)
     {
+        example ??= i => ($"Where is order {i}?", $"Order {i} ships tomorrow.");
         using var platform = Client(AdminKey);
         var created = await (await platform.PostAsJsonAsync("/v1/organizations", new { name = $"Org {Guid.NewGuid():N}", plan })).ReadJsonAsync(System.Net.HttpStatusCode.Created);
         var id = created.GetProperty("organization").GetProperty("id").GetGuid();
         var client = Client(created.GetProperty("adminKey").GetProperty("key").GetString()!);
         var lines = string.Concat(Enumerable.Range(0, count).Select(i => JsonSerializer.Serialize(new
         {
-            messages = new[] { new { role = "user", content = $"Where is order {i}?" }, new { role = "assistant", content = $"Order {i} ships tomorrow." } },
+            messages = new[] { new { role = "user", content = example(i).User }, new { role = "assistant", content = example(i).Assistant } },
         }) + "\n"));
         await (await client.PostAsync($"/v1/organizations/{id}/examples/uploads", new StringContent(lines, Encoding.UTF8, "application/jsonl"))).ReadJsonAsync();
         var ids = (await (await client.GetAsync($"/v1/organizations/{id}/examples?limit=200")).ReadJsonAsync()).GetProperty("items").EnumerateArray()

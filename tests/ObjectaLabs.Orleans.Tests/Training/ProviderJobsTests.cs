@@ -81,6 +81,34 @@ public sealed class ProviderJobsTests(ProviderJobsFixture fixture) : IClassFixtu
         job.GetProperty("error").GetProperty("message").GetString().Should().Contain("Training file line 3: invalid JSON.");
     }
 
+    [Fact]
+    public async Task Estimated_and_actual_costs_match_hand_computed_figures_for_a_small_dataset()
+    {
+        // Ten examples of one word each way, every word one o200k token. By OpenAI's per-message accounting an example is
+        // 3 (reply priming) + 2 × (3 per message + 1 role + 1 content) = 13 tokens; 10 examples = 130 tokens per epoch.
+        string[] words = ["hello", "world", "apple", "house", "water", "green", "money", "music", "river", "table"];
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("business", words.Length, i => (words[i], "yes"));
+
+        var auto = (await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs/estimate", new { baseModel = OpenAiModel, validationRatio = 0 })).ReadJsonAsync()).GetProperty("estimate");
+        var jobId = Guid.NewGuid();
+        var created = await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs",
+            new { id = jobId, name = "Costed", baseModel = OpenAiModel, validationRatio = 0, hyperparameters = new { epochs = 2 } })).ReadJsonAsync(HttpStatusCode.Created);
+        var job = await FinishedAsync(client, org, jobId);
+
+        // auto: 3 × 10 < 100, so ⌊100 ÷ 10⌋ = 10 epochs; 1,300 tokens × $3.00 / 1M = $0.0039.
+        auto.GetProperty("trainingTokensPerEpoch").GetInt64().Should().Be(130);
+        auto.GetProperty("epochs").GetInt32().Should().Be(10);
+        auto.GetProperty("billableTrainingTokens").GetInt64().Should().Be(1_300);
+        auto.GetProperty("totalCost").GetProperty("usd").GetDecimal().Should().Be(0.0039m);
+        // 2 epochs: 260 tokens × $3.00 / 1M = $0.00078.
+        created.GetProperty("estimatedTrainingTokens").GetInt64().Should().Be(260);
+        created.GetProperty("estimatedCost").GetProperty("usd").GetDecimal().Should().Be(0.00078m);
+        // Actual: the tokens the provider reports it trained, at the same price.
+        var reported = fixture.Emulators.OpenAi.Jobs.Single(j => j.Metadata?.Values.Contains(jobId.ToString("N")) == true).TrainedTokens!.Value;
+        job.GetProperty("trainedTokens").GetInt64().Should().Be(reported);
+        job.GetProperty("actualCost").GetProperty("usd").GetDecimal().Should().Be(reported * 3.00m / 1_000_000m);
+    }
+
     private int SubmissionsOf(JsonElement job)
     {
         var reference = job.GetProperty("id").GetGuid().ToString("N");
