@@ -6,6 +6,7 @@ using ObjectaLabs.Orleans.Examples;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.ProviderEmulators;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Training;
 using Orleans.Configuration;
@@ -34,15 +35,28 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         ["Providers__Sandbox__SlowFactor"] = "6",
     };
 
+    private const string OpenAiModel = "openai/gpt-4o-mini-2024-07-18";
+
     private TestDatabase _db = null!;
+    private ProviderEmulatorHost _emulators = null!;
+    private Dictionary<string, string> _settings = null!;
     private readonly List<SiloProcess> _silos = [];
     private IHost _client = null!;
 
     public async Task InitializeAsync()
     {
         _db = await TestDatabase.CreateAsync();
-        _silos.Add(SiloProcess.Start(_db.ConnectionString, FastFailover));
-        _silos.Add(SiloProcess.Start(_db.ConnectionString, FastFailover));
+        // The platform's OpenAI account points at the emulator (real HTTP), whose jobs train in 6 steps of 40 ms.
+        _emulators = await ProviderEmulatorHost.StartAsync(new EmulatorOptions { Tick = TimeSpan.FromMilliseconds(40), TotalSteps = 6 });
+        _settings = new Dictionary<string, string>(FastFailover)
+        {
+            ["Providers__OpenAI__ApiKey"] = "sk-platform-crash-0123456789",
+            ["Providers__OpenAI__BaseUrl"] = _emulators.OpenAiBaseUrl.ToString(),
+            ["Providers__OpenAI__Timeout"] = "00:00:02",
+            ["TrainingJobs__MaxBackoff"] = "00:00:02",
+        };
+        _silos.Add(SiloProcess.Start(_db.ConnectionString, _settings));
+        _silos.Add(SiloProcess.Start(_db.ConnectionString, _settings));
         await Eventually.Async(async () => await ActiveSilosAsync() == 2, TimeSpan.FromSeconds(90),
             $"both silos should join; output:\n{_silos[0].RecentOutput}\n{_silos[1].RecentOutput}");
 
@@ -110,6 +124,45 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task Jobs_in_flight_when_a_silo_is_killed_all_finish_each_submitted_once_with_one_model()
     {
+        var references = await HundredJobsThroughAKillAsync("sandbox/sandbox-small");
+
+        await using var connection = await _db.DataSource.OpenConnectionAsync();
+        var submissions = (await connection.QueryAsync<(string Reference, int Count)>(
+            "SELECT reference, count(*)::int FROM sandbox_jobs WHERE reference = ANY(@references) GROUP BY reference", new { references })).ToList();
+        submissions.Should().HaveCount(references.Count).And.OnlyContain(s => s.Count == 1, "each job reached the provider exactly once");
+    }
+
+    [Fact]
+    public async Task With_30_percent_of_provider_calls_failing_transiently_and_a_kill_9_no_job_fails_and_each_is_submitted_once()
+    {
+        // About 30 % of calls to the OpenAI emulator fail, of every transient kind: 429 with Retry-After, 500, 503,
+        // a malformed body, and an answer slower than the silo's 2 s timeout.
+        var faults = _emulators.OpenAi.Faults;
+        // Drawn one after another: 1 − 0.9 × 0.9 × 0.94 × 0.95 × 0.97 ≈ 30 % of calls.
+        faults.Add(new FaultRule(FaultKinds.RateLimit, Rate: 0.1, RetryAfterSeconds: 1));
+        faults.Add(new FaultRule(FaultKinds.ServerError, Rate: 0.1));
+        faults.Add(new FaultRule(FaultKinds.ServerError, Rate: 0.06, Status: 503));
+        faults.Add(new FaultRule(FaultKinds.Malformed, Rate: 0.05));
+        faults.Add(new FaultRule(FaultKinds.Slow, Rate: 0.03, DelayMilliseconds: 3000));
+
+        var references = await HundredJobsThroughAKillAsync(OpenAiModel);
+
+        string[] kinds = [FaultKinds.RateLimit, FaultKinds.ServerError, FaultKinds.Malformed, FaultKinds.Slow];
+        foreach (var kind in kinds)
+        {
+            faults.Injected(kind).Should().BeGreaterThan(0, $"the run met {kind} faults");
+        }
+        var submitted = _emulators.OpenAi.Jobs.Select(j => j.Metadata?.Values.FirstOrDefault(references.Contains)).Where(r => r is not null).GroupBy(r => r).ToList();
+        submitted.Should().HaveCount(references.Count).And.OnlyContain(g => g.Count() == 1, "each job reached the provider exactly once");
+        output.WriteLine($"faults injected: {string.Join(", ", kinds.Select(k => $"{k} {faults.Injected(k)}"))} of {_emulators.OpenAi.Requests.All.Count} requests");
+    }
+
+    /// <summary>
+    /// Creates 100 jobs on <paramref name="baseModel"/>, kills one silo with SIGKILL after the first 50, and waits until every
+    /// job has succeeded with its own model; returns the jobs' provider references.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> HundredJobsThroughAKillAsync(string baseModel)
+    {
         const int jobCount = 100;
         var grains = _client.Services.GetRequiredService<IGrainFactory>();
         var org = Guid.NewGuid();
@@ -127,7 +180,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         async Task CreateAsync(int i) => await Eventually.Async(async () =>
         {
             // A create caught by the crash is sent again with the same id: the same job, never a second one.
-            await desk.CreateAsync(jobs[i], new NewTrainingJob($"Line {i}", "sandbox/sandbox-small", null, null, 0.1, 42, new JobHyperparameters(null, null, null, null), "crash-test"));
+            await desk.CreateAsync(jobs[i], new NewTrainingJob($"Line {i}", baseModel, null, null, 0.1, 42, new JobHyperparameters(null, null, null, null), "crash-test"));
             return true;
         }, TimeSpan.FromSeconds(60), $"job {i} is accepted", tolerateErrors: true);
 
@@ -137,6 +190,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         }
         var victim = _silos[0];
         victim.Crash();
+        var killedAt = DateTimeOffset.UtcNow;
         for (var i = jobCount / 2; i < jobCount; i++)
         {
             await CreateAsync(i);
@@ -153,16 +207,14 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
                 }
             }
             return finished.All(j => j.Status.IsFinal() && (j.Status != TrainingJobStatus.Succeeded || j.ModelId is not null));
-        }, TimeSpan.FromSeconds(180), "every job finishes after the crash", tolerateErrors: true);
+        }, TimeSpan.FromSeconds(240), "every job finishes after the crash", tolerateErrors: true);
 
-        finished.Should().OnlyContain(j => j.Status == TrainingJobStatus.Succeeded, "a crashed silo fails no job");
+        finished.Where(j => j.Status != TrainingJobStatus.Succeeded).Select(j => $"{j.Id} {j.Status.Name()} {j.Error?.Message}")
+            .Should().BeEmpty("a crashed silo or a transient fault fails no job");
         finished.Select(j => j.ModelId).Distinct().Should().HaveCount(jobCount, "each job yields one model");
-        await using var connection = await _db.DataSource.OpenConnectionAsync();
-        var submissions = (await connection.QueryAsync<(string Reference, int Count)>(
-            "SELECT reference, count(*)::int FROM sandbox_jobs GROUP BY reference")).ToList();
-        submissions.Should().HaveCount(jobCount).And.OnlyContain(s => s.Count == 1, "each job reached the provider exactly once");
         (await grains.GetGrain<IModelRegistryGrain>(org).ListModelIdsAsync()).Should().HaveCount(jobCount);
-        output.WriteLine($"{jobCount} jobs finished; silo on port {victim.SiloPort} was killed after {jobCount / 2} creates");
+        output.WriteLine($"{jobCount} jobs on {baseModel} finished {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after the silo on port {victim.SiloPort} was killed (after {jobCount / 2} creates)");
+        return jobs.Select(j => j.ToString("N")).ToList();
     }
 
     [Fact]
@@ -200,7 +252,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         (await RemindersOfAsync(jobs)).Should().Be(jobCount, "each job in flight keeps its reminder in the table while no silo runs");
         frozen.Should().OnlyContain(r => r.Status != "succeeded" && r.ModelId == null);
 
-        _silos.Add(SiloProcess.Start(_db.ConnectionString, FastFailover));
+        _silos.Add(SiloProcess.Start(_db.ConnectionString, _settings));
         await Eventually.Async(async () => (await JobRowsAsync(org)).All(r => r.Status == "succeeded" && r.ModelId != null),
             TimeSpan.FromSeconds(120), $"the restarted silo finishes every job; output:\n{_silos[^1].RecentOutput}");
         output.WriteLine($"{jobCount} jobs finished {(DateTimeOffset.UtcNow - started).TotalSeconds:F1} s after every silo was killed");
@@ -247,6 +299,7 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         {
             silo.Dispose();
         }
+        await _emulators.DisposeAsync();
         await _db.DisposeAsync();
     }
 }
