@@ -402,6 +402,8 @@ public sealed class TrainingJobGrain(
             TotalSteps = remote.TotalSteps ?? job.TotalSteps,
             Progress = progress,
             StartedAt = startedAt,
+            // When the job ended is the provider's word when it gives one, not when we happened to poll.
+            FinishedAt = status.IsFinal() ? remote.FinishedAt ?? job.FinishedAt : job.FinishedAt,
             EstimatedFinishAt = status.IsFinal() ? null : eta,
             UpdatedAt = now,
             LastPolledAt = now,
