@@ -28,6 +28,7 @@ public sealed class TrainingJobGrain(
     ILogger<TrainingJobGrain> logger) : Grain, ITrainingJobGrain, IRemindable
 {
     public const string ReminderName = "follow-provider";
+    private static readonly TimeSpan EarlyTickTolerance = TimeSpan.FromMilliseconds(20);
     private const string TrainingFileName = "train.jsonl";
     private const string ValidationFileName = "validation.jsonl";
 
@@ -180,8 +181,10 @@ public sealed class TrainingJobGrain(
             return;
         }
         var now = clock.GetUtcNow();
-        if (!force && job.NextPollAt is { } next && now < next)
+        // A tick a hair early (timers count monotonic milliseconds, the wall clock drifts against them) is on time.
+        if (!force && job.NextPollAt is { } next && now < next - EarlyTickTolerance)
         {
+            AlignFastPoll();
             return;
         }
         try
@@ -221,6 +224,7 @@ public sealed class TrainingJobGrain(
             logger.LogWarning(e, "Training job {JobId}: step failed; retrying later", Id);
             await FaultAsync($"{e.GetType().Name}: {e.Message}", null);
         }
+        AlignFastPoll();
         if (state.State.Job!.Status.IsFinal())
         {
             try
@@ -407,7 +411,7 @@ public sealed class TrainingJobGrain(
             EstimatedFinishAt = status.IsFinal() ? null : eta,
             UpdatedAt = now,
             LastPolledAt = now,
-            NextPollAt = now + Options.IntervalFor(job.Provider),
+            NextPollAt = NextDue(job.NextPollAt, now, Options.IntervalFor(job.Provider)),
             ConsecutivePollFailures = 0,
             LastPollFailure = null,
         };
@@ -421,6 +425,32 @@ public sealed class TrainingJobGrain(
                 Clean(remote.ErrorMessage ?? $"{job.Provider} reported the job failed without a reason."), Permanent: true));
         }
         return status.IsFinal() ? Final(next, status, null) : next;
+    }
+
+    /// <summary>
+    /// When the poll after one due at <paramref name="due"/> and made at <paramref name="now"/> is due: on a fixed rate
+    /// (due + interval) when the poll was on time, so the time a poll takes never stretches the period; a full interval
+    /// from now when it was late by half an interval or more (after a fault, a pause, or the first tick).
+    /// </summary>
+    internal static DateTimeOffset NextDue(DateTimeOffset? due, DateTimeOffset now, TimeSpan interval) =>
+        due is { } d && now >= d && now - d < interval / 2 ? d + interval : now + interval;
+
+    /// <summary>Points the fast poll at the job's next due time, so it fires then and not a period after the last tick ended.</summary>
+    private void AlignFastPoll()
+    {
+        if (_fastPoll is null || state.State.Job is not { } job)
+        {
+            return;
+        }
+        if (job.Status.IsFinal() || job.NextPollAt is not { } next)
+        {
+            return;
+        }
+        var interval = Options.IntervalFor(job.Provider);
+        var wait = next - clock.GetUtcNow();
+        // Timers count whole milliseconds: round up, so the tick never lands just before the due time and is skipped.
+        var due = wait <= TimeSpan.Zero ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Math.Ceiling(wait.TotalMilliseconds));
+        _fastPoll.Change(due, interval);
     }
 
     private TrainingJobInfo Final(TrainingJobInfo job, TrainingJobStatus status, JobError? error)
