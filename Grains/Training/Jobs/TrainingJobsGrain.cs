@@ -98,17 +98,25 @@ public sealed partial class TrainingJobsGrain(
         var model = catalog.Find(baseModel)
             ?? throw ProblemException.Invalid("baseModel", $"Unknown base model '{Shorten(baseModel)}'. GET /v1/base-models lists the catalog.");
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        if (!model.FineTunable)
-        {
-            throw ProblemException.Invalid("baseModel", $"{model.Id} cannot be fine-tuned.");
-        }
-        if (!model.AcceptsNewJobs(today))
-        {
-            var when = model.IsShutDown(today) ? $"was shut down on {model.ShutdownDate:yyyy-MM-dd}" : $"took its last new fine-tuning jobs on {model.NewJobsUntil:yyyy-MM-dd}";
-            throw ProblemException.Invalid("baseModel", $"{model.Id} {when}; choose another base model.");
-        }
         var organization = GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
         var plan = await organization.GetPlanAsync();
+        if (!model.AcceptsNewJobs(today))
+        {
+            var why = !model.FineTunable ? "cannot be fine-tuned"
+                : model.IsShutDown(today) ? $"was shut down on {model.ShutdownDate:yyyy-MM-dd}"
+                : $"took its last new fine-tuning jobs on {model.NewJobsUntil:yyyy-MM-dd}";
+            // What to choose instead: the plan's models that take new jobs today (after OpenAI's cut-off, Together's).
+            var instead = catalog.All.Where(m => m.AcceptsNewJobs(today) && plan.AllowsBaseModel(m.Id)).Select(m => m.Id).ToList();
+            throw new ProblemException(ProblemKind.Validation, "Base model not available for training",
+                $"{model.Id} {why}. " + (instead.Count == 0
+                    ? $"The {plan.DisplayName} plan has no base model that takes new jobs today."
+                    : $"The {plan.DisplayName} plan can train on: {string.Join(", ", instead)}."),
+                "baseModel", new Dictionary<string, string>
+                {
+                    ["rule"] = !model.FineTunable ? "fineTunable" : model.IsShutDown(today) ? "shutdownDate" : "newJobsUntil",
+                    ["alternatives"] = string.Join(",", instead),
+                });
+        }
         if (!plan.FineTuning)
         {
             throw PlanLimits.NotIncluded(plan, "fineTuning", $"The {plan.DisplayName} plan does not include fine-tuning. Upgrade the plan to train models.");

@@ -170,11 +170,14 @@ public sealed class TrainingJobClockTests(FakeClockClusterFixture fixture) : ICl
         }
     }
 
-    private async Task<Guid> OrganizationAsync()
+    private Task<Guid> OrganizationAsync() => OrganizationAsync(Grains);
+
+    /// <summary>A Business organization holding 10 validated examples.</summary>
+    internal static async Task<Guid> OrganizationAsync(IGrainFactory grains)
     {
         var org = Guid.NewGuid();
-        await Grains.GetGrain<IOrganizationGrain>(org).CreateAsync($"Clock {org:N}", "business");
-        var examples = Grains.GetGrain<ITrainingExamplesGrain>(org);
+        await grains.GetGrain<IOrganizationGrain>(org).CreateAsync($"Clock {org:N}", "business");
+        var examples = grains.GetGrain<ITrainingExamplesGrain>(org);
         var ids = new List<Guid>();
         for (var i = 0; i < 10; i++)
         {
@@ -185,6 +188,6 @@ public sealed class TrainingJobClockTests(FakeClockClusterFixture fixture) : ICl
         return org;
     }
 
-    private static NewTrainingJob Request(string name, string baseModel) =>
+    internal static NewTrainingJob Request(string name, string baseModel) =>
         new(name, baseModel, null, null, 0, 42, new JobHyperparameters(null, null, null, null), "clock-test");
 }

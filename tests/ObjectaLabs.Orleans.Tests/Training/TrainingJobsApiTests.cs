@@ -95,6 +95,7 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         var freePlan = await (await freeClient.PostAsJsonAsync($"/v1/organizations/{free}/training-jobs", new { name = "x", baseModel = Sandbox })).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
         var unknownModel = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs", new { name = "x", baseModel = "openai/gpt-9" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         var shutDown = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs", new { name = "x", baseModel = "openai/gpt-3.5-turbo-0125" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var notTunable = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs/estimate", new { baseModel = "openai/o4-mini-2025-04-16" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         var noAccount = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs/estimate", new { baseModel = "openai/gpt-4o-mini-2024-07-18" })).ReadJsonAsync();
         var badEpochs = await (await proClient.PostAsJsonAsync($"/v1/organizations/{pro}/training-jobs/estimate", new { baseModel = Sandbox, hyperparameters = new { epochs = 0 } })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
 
@@ -106,6 +107,12 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         unknownModel.GetProperty("field").GetString().Should().Be("baseModel");
         badEpochs.GetProperty("field").GetString().Should().Be("hyperparameters.epochs");
         shutDown.GetProperty("detail").GetString().Should().Contain("shut down");
+        shutDown.GetProperty("rule").GetString().Should().Be("shutdownDate");
+        shutDown.GetProperty("alternatives").GetString()!.Split(',').Should().BeEquivalentTo(
+            ["openai/gpt-4o-mini-2024-07-18", "together/meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "together/Qwen/Qwen2.5-7B-Instruct", "sandbox/sandbox-small"],
+            "the Professional plan's models that take new jobs today");
+        notTunable.GetProperty("rule").GetString().Should().Be("fineTunable");
+        notTunable.GetProperty("field").GetString().Should().Be("baseModel");
         noAccount.GetProperty("trainingExamples").GetInt32().Should().BeGreaterThan(0, "an estimate needs no provider account");
         await (await fewClient.GetAsync($"/v1/organizations/{few}/training-jobs/{jobId}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
         await (await fewClient.PostAsync($"/v1/organizations/{few}/training-jobs/{jobId}/cancel", null)).ShouldBeProblemAsync(HttpStatusCode.NotFound);
