@@ -32,8 +32,13 @@ public static class TrainingJobsApi
     /// <summary>The traffic to project the saving for: requests a month and their average tokens; few-shot examples per prompt.</summary>
     public sealed record ProjectionRequest(long? MonthlyRequests, decimal? AverageInputTokens, decimal? AverageOutputTokens, int? FewShotExamples);
 
+    /// <summary>
+    /// <c>providerQuote</c>: also ask the provider for its own price (Together: uploads the would-be training file,
+    /// which the job then reuses; off by default, since it sends the data to the provider before anything is trained).
+    /// </summary>
     public sealed record EstimateRequest(
-        string? BaseModel, Guid? AgentId, double? ValidationRatio, int? Seed, HyperparametersRequest? Hyperparameters, ProjectionRequest? Projection);
+        string? BaseModel, Guid? AgentId, double? ValidationRatio, int? Seed, HyperparametersRequest? Hyperparameters, ProjectionRequest? Projection,
+        bool? ProviderQuote);
 
     /// <summary>A new job. <c>id</c> (optional) makes the create idempotent: the same id answers the same job.</summary>
     public sealed record CreateJobRequest(
@@ -46,7 +51,8 @@ public static class TrainingJobsApi
             request.ValidationRatio ?? DefaultValidationRatio,
             request.Seed ?? DefaultSeed,
             Hyperparameters(request.Hyperparameters),
-            Projection(request.Projection))));
+            Projection(request.Projection),
+            request.ProviderQuote ?? false)));
 
     public static async Task<Created<TrainingJobInfo>> Create(Guid orgId, CreateJobRequest request, IGrainFactory grains, ClaimsPrincipal user)
     {

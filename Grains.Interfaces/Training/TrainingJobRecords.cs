@@ -187,7 +187,8 @@ public sealed record class TrainingEstimateRequest(
     double ValidationRatio,
     int Seed,
     JobHyperparameters Hyperparameters,
-    ProjectionInput? Projection);
+    ProjectionInput? Projection,
+    bool ProviderQuote = false);
 
 /// <summary>The estimate of a job on today's validated examples, the split it would use and, when traffic was given, the projection.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.training-estimate")]

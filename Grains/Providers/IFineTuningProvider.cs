@@ -12,6 +12,9 @@ public interface IFineTuningProvider
     /// <summary>The provider's catalog name: <c>openai</c>, <c>together</c>, <c>sandbox</c>.</summary>
     string Name { get; }
 
+    /// <summary>True when <see cref="EstimatePriceAsync"/> answers the provider's own price (Together); the others have none to give.</summary>
+    bool QuotesPrices { get; }
+
     /// <summary>
     /// Uploads one training or validation file, streamed from <paramref name="content"/> (never held whole).
     /// <paramref name="sha256"/> is the hex SHA-256 of the bytes, which providers that list files may use to

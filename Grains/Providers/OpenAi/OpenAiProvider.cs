@@ -38,6 +38,8 @@ public sealed class OpenAiProvider(IOptions<OpenAiProviderOptions> options, Time
 
     public string Name => ProviderNames.OpenAi;
 
+    public bool QuotesPrices => false;
+
     private int PageSize => options.Value.PageSize;
 
     public Task<ProviderFile> UploadFileAsync(ProviderAccount account, string fileName, Func<Stream, CancellationToken, Task> writeContent, string sha256, CancellationToken cancellationToken) =>

@@ -26,6 +26,8 @@ public sealed class SandboxProvider(NpgsqlDataSource dataSource, IOptions<Sandbo
 
     public string Name => ProviderNames.Sandbox;
 
+    public bool QuotesPrices => false;
+
     public async Task<ProviderFile> UploadFileAsync(ProviderAccount account, string fileName, Func<Stream, CancellationToken, Task> writeContent, string sha256, CancellationToken cancellationToken)
     {
         await using var counter = new CountingStream();

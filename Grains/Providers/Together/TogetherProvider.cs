@@ -15,6 +15,8 @@ public sealed class TogetherProvider(TogetherClient client, TimeProvider time, I
 {
     public string Name => ProviderNames.Together;
 
+    public bool QuotesPrices => true;
+
     public async Task<ProviderFile> UploadFileAsync(ProviderAccount account, string fileName, Func<Stream, CancellationToken, Task> writeContent, string sha256, CancellationToken cancellationToken)
     {
         var name = ProviderFileNames.WithHash(fileName, sha256);

@@ -29,7 +29,7 @@ public sealed class TrainingJobGrain(
 {
     public const string ReminderName = "follow-provider";
     private static readonly TimeSpan EarlyTickTolerance = TimeSpan.FromMilliseconds(20);
-    private const string TrainingFileName = "train.jsonl";
+    public const string TrainingFileName = "train.jsonl";
     private const string ValidationFileName = "validation.jsonl";
 
     // In memory only: the faster poll of an active job (see TrainingJobOptions.SandboxPollInterval); never persisted.

@@ -101,6 +101,18 @@ public sealed class TrainingJobRows(NpgsqlDataSource db)
     }
 
     /// <summary>Streams one part of the frozen dataset as the file's bytes (never all in memory).</summary>
+    /// <summary>Writes examples as a JSONL file, byte for byte as <see cref="WriteFileAsync"/> writes a frozen part (so its SHA-256 is the same).</summary>
+    public static async Task WriteLinesAsync(IEnumerable<string> examples, Stream destination, CancellationToken cancellationToken)
+    {
+        var newline = "\n"u8.ToArray();
+        foreach (var line in examples)
+        {
+            await destination.WriteAsync(Encoding.UTF8.GetBytes(line), cancellationToken);
+            await destination.WriteAsync(newline, cancellationToken);
+        }
+        await destination.FlushAsync(cancellationToken);
+    }
+
     public async Task WriteFileAsync(Guid jobId, int part, Stream destination, CancellationToken cancellationToken)
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);

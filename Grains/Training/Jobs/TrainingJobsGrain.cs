@@ -6,6 +6,7 @@ using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Providers;
 using ObjectaLabs.Orleans.Providers.Accounts;
 using ObjectaLabs.Orleans.Text;
 using ObjectaLabs.Orleans.Tokens;
@@ -19,13 +20,16 @@ public sealed partial class TrainingJobsGrain(
     BaseModelCatalog catalog,
     TokenizerCache tokenizers,
     ProviderAccounts accounts,
-    TimeProvider clock) : Grain, ITrainingJobsGrain
+    IEnumerable<IFineTuningProvider> providers,
+    TimeProvider clock,
+    ILogger<TrainingJobsGrain> logger) : Grain, ITrainingJobsGrain
 {
     public const int MaxNameLength = 200;
     public const int MaxSuffixLength = 40;
     public const int MaxBatchSize = 1024;
     public const double MaxLearningRateMultiplier = 10;
     public const int MaxEvaluations = 100;
+    private static readonly TimeSpan QuoteTimeout = TimeSpan.FromSeconds(15);
 
     private Guid OrganizationId => this.GetPrimaryKey();
 
@@ -73,6 +77,13 @@ public sealed partial class TrainingJobsGrain(
         var dataset = TrainingJobRows.Freeze(examples, request.ValidationRatio, request.Seed);
         var counts = DatasetTokenCounts.Count(model, tokenizers, dataset.Training.Select(e => e.Example), dataset.Validation.Select(e => e.Example));
         var estimate = TrainingCostEstimator.Estimate(model, counts, request.Hyperparameters.Epochs, request.Hyperparameters.Evaluations);
+        if (request.ProviderQuote)
+        {
+            var (quote, why) = await ProviderQuoteAsync(model, dataset, estimate, request.Hyperparameters);
+            estimate = quote is null
+                ? estimate with { Notes = [.. estimate.Notes, why!] }
+                : TrainingCostEstimator.Estimate(model, counts, request.Hyperparameters.Epochs, request.Hyperparameters.Evaluations, quote);
+        }
         if (examples.Count < TrainValidationSplit.MinTrainingExamples)
         {
             estimate = estimate with
@@ -84,6 +95,47 @@ public sealed partial class TrainingJobsGrain(
             ? CostProjector.Project(model, traffic with { AverageExampleTokens = estimate.AverageTrainingExampleTokens }, estimate.TotalCost)
             : null;
         return new TrainingEstimate(estimate, dataset.Summary.TrainingExamples, dataset.Summary.ValidationExamples, dataset.Summary.SplitNote, projection);
+    }
+
+    /// <summary>
+    /// The provider's own price for the would-be job, when it gives one (Together): the training file is uploaded once,
+    /// under the name and SHA-256 a job on the same snapshot looks for, so the job reuses it. Never fails the estimate:
+    /// a provider without quotes, without an account or out of reach gives a note instead.
+    /// </summary>
+    private async Task<(ProviderCostQuote? Quote, string? Why)> ProviderQuoteAsync(BaseModel model, FrozenDataset dataset, TrainingCostEstimate estimate, JobHyperparameters h)
+    {
+        var provider = providers.FirstOrDefault(p => p.Name == model.Provider);
+        if (provider is null || !provider.QuotesPrices)
+        {
+            return (null, $"{model.Provider} gives no price estimate of its own; the figures above are ours.");
+        }
+        ProviderAccount account;
+        try
+        {
+            account = await accounts.ResolveAsync(OrganizationId, model.Provider);
+        }
+        catch (ProblemException e)
+        {
+            return (null, $"No provider quote: {e.Message}");
+        }
+        using var timeout = new CancellationTokenSource(QuoteTimeout);
+        try
+        {
+            var file = await provider.FindFileAsync(account, TrainingJobGrain.TrainingFileName, dataset.Summary.TrainingSha256, timeout.Token)
+                ?? await provider.UploadFileAsync(account, TrainingJobGrain.TrainingFileName,
+                    (stream, ct) => TrainingJobRows.WriteLinesAsync(dataset.Training.Select(e => e.Example), stream, ct), dataset.Summary.TrainingSha256, timeout.Token);
+            var price = await provider.EstimatePriceAsync(account, new ProviderJobRequest("estimate", model.ProviderModel, file.Id, null, null, dataset.Summary.Seed,
+                new Hyperparameters(h.Epochs ?? estimate.Epochs, h.BatchSize, h.LearningRateMultiplier, null, null, null, null, null, h.Evaluations),
+                estimate.TrainingTokensPerEpoch, estimate.ValidationTokens), timeout.Token);
+            return price is null
+                ? (null, $"{model.Provider}'s price estimate is unavailable right now; the figures above are ours.")
+                : (new ProviderCostQuote(model.Provider, price.TotalUsd, price.TrainTokens, price.EvalTokens, price.AllowedToProceed), null);
+        }
+        catch (Exception e) when (e is ProviderException or OperationCanceledException)
+        {
+            logger.LogInformation("No {Provider} quote for organization {OrganizationId}: {Reason}", model.Provider, OrganizationId, e.Message);
+            return (null, $"{model.Provider}'s price estimate is unavailable right now ({(e is OperationCanceledException ? "no answer in time" : e.Message)}); the figures above are ours.");
+        }
     }
 
     public Task<TrainingJobPage> ListAsync(TrainingJobListRequest request) => rows.ListAsync(OrganizationId, request);

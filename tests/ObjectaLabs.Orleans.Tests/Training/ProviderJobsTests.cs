@@ -109,6 +109,52 @@ public sealed class ProviderJobsTests(ProviderJobsFixture fixture) : IClassFixtu
         job.GetProperty("actualCost").GetProperty("usd").GetDecimal().Should().Be(reported * 3.00m / 1_000_000m);
     }
 
+    [Fact]
+    public async Task Togethers_own_quote_is_given_on_request_and_the_job_reuses_the_file_it_uploaded()
+    {
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("business", 10, i => ($"Quote me {i}", $"Quoted {i}"));
+        var request = new { baseModel = TogetherModel, validationRatio = 0, seed = 5, hyperparameters = new { epochs = 2 } };
+
+        var ours = (await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs/estimate", request)).ReadJsonAsync()).GetProperty("estimate");
+        var filesBefore = fixture.Emulators.Together.Files.Count;
+        var quoted = (await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs/estimate", new
+        {
+            request.baseModel,
+            request.validationRatio,
+            request.seed,
+            request.hyperparameters,
+            providerQuote = true,
+        })).ReadJsonAsync()).GetProperty("estimate");
+        var uploaded = fixture.Emulators.Together.Files.Skip(filesBefore).Should().ContainSingle("the quote uploads the would-be training file once").Subject;
+        var jobId = Guid.NewGuid();
+        await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs",
+            new { id = jobId, name = "Quoted", request.baseModel, request.validationRatio, request.seed, request.hyperparameters })).ReadJsonAsync(HttpStatusCode.Created);
+        var job = await FinishedAsync(client, org, jobId);
+
+        ours.GetProperty("providerQuote").ValueKind.Should().Be(JsonValueKind.Null, "no quote unless asked: it sends the data to the provider");
+        var quote = quoted.GetProperty("providerQuote");
+        quote.GetProperty("provider").GetString().Should().Be("together");
+        // The emulator prices (bytes ÷ 4) tokens × 2 epochs at $0.48 per million.
+        var tokens = uploaded.Content.Length / 4L * 2;
+        quote.GetProperty("trainTokens").GetInt64().Should().Be(tokens);
+        quote.GetProperty("totalUsd").GetDecimal().Should().Be(Math.Round(tokens * 0.48m / 1_000_000m, 6));
+        job.GetProperty("status").GetString().Should().Be("succeeded");
+        job.GetProperty("trainingFileId").GetString().Should().Be(uploaded.Id, "the job finds the quoted file by its SHA-256 and uploads nothing again");
+        fixture.Emulators.Together.Files.Skip(filesBefore).Should().HaveCount(1);
+    }
+
+    [Fact]
+    public async Task A_quote_asked_of_a_provider_that_gives_none_is_a_note_not_an_error()
+    {
+        var (org, client) = await fixture.OrganizationWithValidatedExamplesAsync("business", 10);
+
+        var estimate = (await (await client.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs/estimate",
+            new { baseModel = OpenAiModel, providerQuote = true })).ReadJsonAsync()).GetProperty("estimate");
+
+        estimate.GetProperty("providerQuote").ValueKind.Should().Be(JsonValueKind.Null);
+        estimate.GetProperty("notes").EnumerateArray().Select(n => n.GetString()).Should().Contain(n => n!.StartsWith("openai gives no price estimate of its own", StringComparison.Ordinal));
+    }
+
     private int SubmissionsOf(JsonElement job)
     {
         var reference = job.GetProperty("id").GetGuid().ToString("N");
