@@ -1,16 +1,65 @@
 namespace ObjectaLabs.Orleans.Models;
 
-/// <summary>A fine-tuned model's lifecycle; each status says what resolution does with the model.</summary>
+/// <summary>
+/// A fine-tuned model's lifecycle; each status says what resolution does with the model. Moves: active ⇄ deprecated,
+/// either → archived, archived → active (restored), any → deleted (final); retired is set only by the model itself when
+/// its base model's shutdown date arrives, and leads only to deleted.
+/// </summary>
 public enum ModelStatus
 {
     /// <summary>Served.</summary>
     Active = 0,
-    /// <summary>Still served, flagged in listings; new deployments are discouraged.</summary>
+    /// <summary>Still served, with a warning; it cannot become a new default or a new deployment.</summary>
     Deprecated = 1,
     /// <summary>Not served: traffic goes to the fallback. Can be restored.</summary>
     Archived = 2,
     /// <summary>Gone for good: not served, not restorable; the record stays for reports.</summary>
     Deleted = 3,
+    /// <summary>Its base model was shut down by the provider: not served (traffic goes to the fallback), not restorable.</summary>
+    Retired = 4,
+}
+
+/// <summary>What resolution and the registry may do with a model in each status.</summary>
+public static class ModelStatusRules
+{
+    /// <summary>True when resolution may send traffic to the model.</summary>
+    public static bool Serves(this ModelStatus status) => status is ModelStatus.Active or ModelStatus.Deprecated;
+
+    /// <summary>True when the model may become a default or be newly deployed.</summary>
+    public static bool Deployable(this ModelStatus status) => status == ModelStatus.Active;
+
+    /// <summary>The statuses a caller may move a model to from <paramref name="from"/>.</summary>
+    public static IReadOnlyList<ModelStatus> AllowedMoves(this ModelStatus from) => from switch
+    {
+        ModelStatus.Active => [ModelStatus.Deprecated, ModelStatus.Archived, ModelStatus.Deleted],
+        ModelStatus.Deprecated => [ModelStatus.Active, ModelStatus.Archived, ModelStatus.Deleted],
+        ModelStatus.Archived => [ModelStatus.Active, ModelStatus.Deleted],
+        ModelStatus.Retired => [ModelStatus.Deleted],
+        _ => [],
+    };
+
+    public static string Name(this ModelStatus status) => status.ToString().ToLowerInvariant();
+}
+
+/// <summary>A change to a model's name, description or status; null leaves a field as it is.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-update")]
+public sealed record class ModelUpdate(string? Name, string? Description, ModelStatus? Status);
+
+/// <summary>
+/// A model as the spec's model card shows it: the model, whether it is the organization's default, its warnings
+/// (deprecated, base model shutting down in 30 or 7 days, retired) and this month's usage.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-card")]
+public sealed record class ModelCard(FineTunedModelInfo Model, bool IsDefault, IReadOnlyList<string> Warnings, ModelUsageThisMonth Usage);
+
+/// <summary>
+/// This month's requests, cost and satisfaction of a model. Usage reporting is not built yet: every figure is zero
+/// (and satisfaction null) and <see cref="Reported"/> is false until it is.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-usage-month")]
+public sealed record class ModelUsageThisMonth(long Requests, decimal CostUsd, double? Satisfaction, bool Reported)
+{
+    public static ModelUsageThisMonth NotReportedYet { get; } = new(0, 0m, null, false);
 }
 
 /// <summary>What a finished training job hands the registry, once.</summary>
@@ -50,4 +99,5 @@ public sealed record class FineTunedModelInfo(
     int ValidationExamples,
     bool Simulated,
     DateTimeOffset CreatedAt,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? RetiredAt = null);

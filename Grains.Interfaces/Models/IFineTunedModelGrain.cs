@@ -15,6 +15,13 @@ public interface IFineTunedModelGrain : IGrainWithGuidKey
     /// <summary>The model, or a not-found problem (also for another organization's id).</summary>
     [Alias("get"), global::Orleans.Concurrency.ReadOnly]
     ValueTask<FineTunedModelInfo> GetAsync(Guid organizationId);
+
+    /// <summary>
+    /// Renames, describes, or moves the model to another status (see <see cref="ModelStatusRules.AllowedMoves"/>);
+    /// a move not allowed, or a name another model of the line's version holds, is refused and changes nothing.
+    /// </summary>
+    [Alias("update")]
+    Task<FineTunedModelInfo> UpdateAsync(Guid organizationId, ModelUpdate update);
 }
 
 /// <summary>How model ids follow from job ids: one job yields at most one model, whatever retries happen.</summary>

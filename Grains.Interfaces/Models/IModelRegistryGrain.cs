@@ -19,4 +19,24 @@ public interface IModelRegistryGrain : IGrainWithGuidKey
     /// <summary>The ids of the organization's models, oldest first.</summary>
     [Alias("list-ids"), global::Orleans.Concurrency.ReadOnly]
     ValueTask<IReadOnlyList<Guid>> ListModelIdsAsync();
+
+    /// <summary>The organization's models as cards, oldest first; deleted ones only when <paramref name="includeDeleted"/>.</summary>
+    [Alias("list-cards")]
+    Task<IReadOnlyList<ModelCard>> ListCardsAsync(bool includeDeleted);
+
+    /// <summary>One model's card (not found for another organization's model).</summary>
+    [Alias("card")]
+    Task<ModelCard> GetCardAsync(Guid modelId);
+
+    /// <summary>The organization's default model, or null.</summary>
+    [Alias("default"), global::Orleans.Concurrency.ReadOnly]
+    ValueTask<Guid?> GetDefaultAsync();
+
+    /// <summary>Makes an active model of this organization its default (null clears it); any other status is refused.</summary>
+    [Alias("set-default")]
+    Task<Guid?> SetDefaultAsync(Guid? modelId);
+
+    /// <summary>Told by a model that it no longer serves (archived, deleted, retired): a default on it is cleared.</summary>
+    [Alias("model-stopped-serving")]
+    Task ModelStoppedServingAsync(Guid modelId);
 }

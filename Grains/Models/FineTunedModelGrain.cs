@@ -10,9 +10,28 @@ public sealed class FineTunedModelGrain(
     BaseModelCatalog catalog,
     FineTunedModelRows rows,
     TimeProvider clock,
-    ILogger<FineTunedModelGrain> logger) : Grain, IFineTunedModelGrain
+    ILogger<FineTunedModelGrain> logger) : Grain, IFineTunedModelGrain, IRemindable
 {
+    /// <summary>The reminder that retires the model on its base model's shutdown date (durable: it survives restarts and crashes).</summary>
+    public const string RetirementReminder = "retire-at-shutdown";
+    public const int MaxNameLength = 200;
+    public const int MaxDescriptionLength = 2000;
+
+    // Reminder periods are bounded (about 49 days), shutdown dates are not: the reminder looks once a day, and on the
+    // last day is re-armed to fire at the date itself.
+    private static readonly TimeSpan RetirementCheck = TimeSpan.FromDays(1);
+
     private Guid Id => this.GetPrimaryKey();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A model registered before retirement existed, or whose reminder was lost, gets one now.
+        if (state.State.Model is { ShutdownDate: not null } model && await this.GetReminder(RetirementReminder) is null)
+        {
+            await ArmRetirementAsync(model);
+        }
+        await base.OnActivateAsync(cancellationToken);
+    }
 
     public async Task<FineTunedModelInfo> RegisterAsync(ModelRegistration registration)
     {
@@ -34,7 +53,129 @@ public sealed class FineTunedModelGrain(
         await rows.UpsertAsync(model);
         await state.CommitAsync(new FineTunedModelState { Model = model });
         logger.LogInformation("Model {ModelId} v{Version} registered from job {JobId}", Id, model.Version, model.JobId);
+        await ArmRetirementAsync(model);
         return model;
+    }
+
+    public async Task<FineTunedModelInfo> UpdateAsync(Guid organizationId, ModelUpdate update)
+    {
+        var model = await GetAsync(organizationId);
+        var next = model;
+        if (update.Name is { } rawName)
+        {
+            var name = rawName.Trim();
+            if (name.Length is 0 or > MaxNameLength || name.Any(char.IsControl))
+            {
+                throw ProblemException.Invalid("name", $"'name' must be 1 to {MaxNameLength} characters, without control characters.");
+            }
+            next = next with { Name = name };
+        }
+        if (update.Description is { } description)
+        {
+            if (description.Length > MaxDescriptionLength || description.Any(c => char.IsControl(c) && c is not '\n' and not '\t'))
+            {
+                throw ProblemException.Invalid("description", $"'description' must be at most {MaxDescriptionLength} characters, without control characters other than new lines and tabs.");
+            }
+            next = next with { Description = description.Length == 0 ? null : description };
+        }
+        if (update.Status is { } status && status != model.Status)
+        {
+            if (!model.Status.AllowedMoves().Contains(status))
+            {
+                throw new ProblemException(ProblemKind.Conflict, "Status change not allowed",
+                    $"A {model.Status.Name()} model cannot become {status.Name()}; from {model.Status.Name()} it can become: " +
+                    (model.Status.AllowedMoves() is { Count: > 0 } moves ? string.Join(", ", moves.Select(m => m.Name())) : "nothing (it is final)") + ".",
+                    "status", new Dictionary<string, string> { ["current"] = model.Status.Name(), ["requested"] = status.Name() });
+            }
+            next = next with { Status = status };
+        }
+        if (next == model)
+        {
+            return model;
+        }
+        next = next with { UpdatedAt = clock.GetUtcNow() };
+        await SaveAsync(next);
+        logger.LogInformation("Model {ModelId} updated: {Status}, '{Name}'", Id, next.Status.Name(), next.Name);
+        if ((model.Status.Serves() && !next.Status.Serves()) || next.Status == ModelStatus.Deleted)
+        {
+            await StoppedServingAsync(next);
+        }
+        return next;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != RetirementReminder)
+        {
+            return;
+        }
+        if (state.State.Model is not { ShutdownDate: { } shutdown } model || model.Status is ModelStatus.Deleted or ModelStatus.Retired)
+        {
+            await DisarmRetirementAsync();
+            return;
+        }
+        var now = clock.GetUtcNow();
+        var at = new DateTimeOffset(shutdown.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        if (now < at)
+        {
+            if (at - now < RetirementCheck)
+            {
+                await this.RegisterOrUpdateReminder(RetirementReminder, at - now, RetirementCheck);
+            }
+            return;
+        }
+        var retired = model with { Status = ModelStatus.Retired, RetiredAt = now, UpdatedAt = now };
+        await SaveAsync(retired);
+        logger.LogWarning("Model {ModelId} retired: its base model {BaseModel} was shut down on {Shutdown:yyyy-MM-dd}", Id, model.BaseModel, shutdown);
+        await StoppedServingAsync(retired);
+        await DisarmRetirementAsync();
+    }
+
+    /// <summary>Arms the daily retirement check when the base model has a shutdown date (at the date itself when it is within a day).</summary>
+    private async Task ArmRetirementAsync(FineTunedModelInfo model)
+    {
+        if (model.ShutdownDate is not { } shutdown || model.Status is ModelStatus.Deleted or ModelStatus.Retired)
+        {
+            return;
+        }
+        var until = new DateTimeOffset(shutdown.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero) - clock.GetUtcNow();
+        var due = until <= TimeSpan.Zero ? TimeSpan.FromSeconds(1) : until < RetirementCheck ? until : RetirementCheck;
+        await this.RegisterOrUpdateReminder(RetirementReminder, due, RetirementCheck);
+    }
+
+    private async Task DisarmRetirementAsync()
+    {
+        if (await this.GetReminder(RetirementReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>Row first (its unique name-and-version may refuse a rename, and then nothing has changed), then the state.</summary>
+    private async Task SaveAsync(FineTunedModelInfo next)
+    {
+        try
+        {
+            await rows.UpsertAsync(next);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation)
+        {
+            throw ProblemException.Conflict($"Another model of this organization is already named '{next.Name}' v{next.Version}.", "name");
+        }
+        await state.CommitAsync(new FineTunedModelState { Model = next });
+    }
+
+    /// <summary>Tells the registry the model serves no more, so a default on it is cleared (retried by the registry's own read if this fails).</summary>
+    private async Task StoppedServingAsync(FineTunedModelInfo model)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IModelRegistryGrain>(model.OrganizationId).ModelStoppedServingAsync(Id);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            logger.LogWarning(e, "Model {ModelId}: the registry was not told it stopped serving", Id);
+        }
     }
 
     public ValueTask<FineTunedModelInfo> GetAsync(Guid organizationId) =>

@@ -1,10 +1,13 @@
 using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.Models;
 
 /// <summary>An organization's model registry (see <see cref="IModelRegistryGrain"/>).</summary>
 public sealed class ModelRegistryGrain(
     [PersistentState("model-registry", StorageNames.Postgres)] IPersistentState<ModelRegistryState> state,
+    FineTunedModelRows rows,
+    TimeProvider clock,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
     private Guid OrganizationId => this.GetPrimaryKey();
@@ -34,6 +37,70 @@ public sealed class ModelRegistryGrain(
 
     public ValueTask<IReadOnlyList<Guid>> ListModelIdsAsync() =>
         ValueTask.FromResult<IReadOnlyList<Guid>>([.. state.State.ModelIds]);
+
+    public async Task<IReadOnlyList<ModelCard>> ListCardsAsync(bool includeDeleted)
+    {
+        var models = await Task.WhenAll(state.State.ModelIds.Select(id => GrainFactory.GetGrain<IFineTunedModelGrain>(id).GetAsync(OrganizationId).AsTask()));
+        var today = Today;
+        return [.. models.Where(m => includeDeleted || m.Status != ModelStatus.Deleted).Select(m => Card(m, today))];
+    }
+
+    public async Task<ModelCard> GetCardAsync(Guid modelId)
+    {
+        if (!state.State.ModelIds.Contains(modelId))
+        {
+            throw ProblemException.NotFound("Model", modelId);
+        }
+        return Card(await GrainFactory.GetGrain<IFineTunedModelGrain>(modelId).GetAsync(OrganizationId), Today);
+    }
+
+    public ValueTask<Guid?> GetDefaultAsync() => ValueTask.FromResult(state.State.DefaultModelId);
+
+    public async Task<Guid?> SetDefaultAsync(Guid? modelId)
+    {
+        if (modelId == state.State.DefaultModelId)
+        {
+            return modelId;
+        }
+        if (modelId is { } id)
+        {
+            if (!state.State.ModelIds.Contains(id))
+            {
+                throw ProblemException.NotFound("Model", id);
+            }
+            var model = await GrainFactory.GetGrain<IFineTunedModelGrain>(id).GetAsync(OrganizationId);
+            if (!model.Status.Deployable())
+            {
+                throw new ProblemException(ProblemKind.Conflict, "Model cannot be the default",
+                    $"{model.Name} v{model.Version} is {model.Status.Name()}; only an active model can become the default.", "modelId",
+                    new Dictionary<string, string> { ["status"] = model.Status.Name() });
+            }
+        }
+        var next = state.State.Copy();
+        next.DefaultModelId = modelId;
+        // The row first (one transaction moves the flag), then the state.
+        await rows.SetDefaultAsync(OrganizationId, modelId);
+        await WriteAsync(next);
+        logger.LogInformation("Organization {OrganizationId}: default model {ModelId}", OrganizationId, modelId);
+        return modelId;
+    }
+
+    public async Task ModelStoppedServingAsync(Guid modelId)
+    {
+        if (state.State.DefaultModelId == modelId)
+        {
+            var next = state.State.Copy();
+            next.DefaultModelId = null;
+            await rows.SetDefaultAsync(OrganizationId, null);
+            await WriteAsync(next);
+            logger.LogInformation("Organization {OrganizationId}: default model {ModelId} stopped serving and is no longer the default", OrganizationId, modelId);
+        }
+    }
+
+    private DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
+
+    private ModelCard Card(FineTunedModelInfo model, DateOnly today) =>
+        new(model, model.Id == state.State.DefaultModelId, ModelWarnings.For(model, today), ModelUsageThisMonth.NotReportedYet);
 
     private Task WriteAsync(ModelRegistryState next) => state.CommitAsync(next);
 }

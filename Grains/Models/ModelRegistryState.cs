@@ -12,6 +12,8 @@ public sealed class ModelRegistryState
 
     /// <summary>The version handed to each job's model, so a retried registration gets the same one.</summary>
     [Id(2)] public Dictionary<Guid, int> VersionByJob { get; set; } = [];
+    /// <summary>The organization's default model, if any.</summary>
+    [Id(3)] public Guid? DefaultModelId { get; set; }
 
     /// <summary>A deep copy, mutated by a grain method and kept only after its write succeeded.</summary>
     public ModelRegistryState Copy() => new()
@@ -19,5 +21,6 @@ public sealed class ModelRegistryState
         LastVersions = new(LastVersions),
         ModelIds = [.. ModelIds],
         VersionByJob = new(VersionByJob),
+        DefaultModelId = DefaultModelId,
     };
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using ObjectaLabs.Orleans.ProviderEmulators;
 using ObjectaLabs.Orleans.Silo.Hosting;
+using Orleans.Configuration;
 using Orleans.Hosting;
 using Orleans.Runtime;
 using Orleans.TestingHost;
@@ -83,6 +84,9 @@ public sealed class FakeClockClusterFixture : IAsyncLifetime
             {
                 siloBuilder.Services.AddKeyedSingleton(area, TimeProvider.System);
             }
+            // Orleans keeps in memory only reminders due within its loading window, and loads later ones from the table on
+            // a refresh that runs on real time: on a clock that jumps weeks, every reminder must stay loaded.
+            siloBuilder.Services.Configure<ReminderOptions>(o => o.ReminderLoadingWindow = TimeSpan.FromDays(400));
         }
     }
 }

@@ -29,7 +29,7 @@ public sealed class ProviderJobsTests(ProviderJobsFixture fixture) : IClassFixtu
         job.GetProperty("providerJobId").GetString().Should().NotBeNullOrEmpty();
         job.GetProperty("trainedTokens").GetInt64().Should().BeGreaterThan(0);
         SubmissionsOf(job).Should().Be(1, "the provider saw the job once");
-        models.EnumerateArray().Should().ContainSingle().Which.GetProperty("providerModelId").GetString().Should().Be(job.GetProperty("fineTunedModel").GetString());
+        models.EnumerateArray().Should().ContainSingle().Which.GetProperty("model").GetProperty("providerModelId").GetString().Should().Be(job.GetProperty("fineTunedModel").GetString());
     }
 
     [Fact]

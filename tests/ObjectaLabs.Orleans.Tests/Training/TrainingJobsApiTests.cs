@@ -41,7 +41,7 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         await (await client.PostAsJsonAsync($"/v1/organizations/{id}/training-jobs", request with { id = retrain })).ReadJsonAsync(HttpStatusCode.Created);
         await FinishedAsync(client, id, retrain);
         var models = await (await client.GetAsync($"/v1/organizations/{id}/models")).ReadJsonAsync();
-        models.EnumerateArray().Select(m => (m.GetProperty("name").GetString(), m.GetProperty("version").GetInt32(), m.GetProperty("jobId").GetGuid()))
+        models.EnumerateArray().Select(c => c.GetProperty("model")).Select(m => (m.GetProperty("name").GetString(), m.GetProperty("version").GetInt32(), m.GetProperty("jobId").GetGuid()))
             .Should().Equal(("Support Model", 1, jobId), ("Support Model", 2, retrain));
         var listed = await (await client.GetAsync($"/v1/organizations/{id}/training-jobs?status=succeeded")).ReadJsonAsync();
         listed.GetProperty("jobs").GetArrayLength().Should().Be(2);
@@ -142,7 +142,10 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         downgrade.GetProperty("current").GetInt64().Should().Be(2, "the registry's two models count against Professional's one");
     }
 
-    private async Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(string plan, int count)
+    private Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(string plan, int count) => OrganizationWithValidatedExamplesAsync(fixture, plan, count);
+
+    /// <summary>An organization on <paramref name="plan"/> with <paramref name="count"/> validated examples, and a client with its admin key.</summary>
+    internal static async Task<(Guid Id, HttpClient Client)> OrganizationWithValidatedExamplesAsync(ApiFixture fixture, string plan, int count)
     {
         var (id, key) = await fixture.CreateOrganizationAsync(plan);
         var client = fixture.Client(key);
@@ -157,7 +160,7 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         return (id, client);
     }
 
-    private static async Task<JsonElement> FinishedAsync(HttpClient client, Guid org, Guid jobId)
+    internal static async Task<JsonElement> FinishedAsync(HttpClient client, Guid org, Guid jobId)
     {
         JsonElement job = default;
         await Eventually.Async(async () =>

@@ -1,0 +1,56 @@
+using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+
+namespace ObjectaLabs.Orleans.Tests.Models;
+
+/// <summary>A model whose base model shuts down: warned 30 and 7 days ahead, retired at the date by its reminder (fake clock).</summary>
+public sealed class ModelRetirementTests(FakeClockClusterFixture fixture) : IClassFixture<FakeClockClusterFixture>
+{
+    // gpt-4o-mini's shutdown date in the catalog.
+    private static readonly DateTimeOffset Shutdown = new(2027, 1, 14, 0, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task The_listing_warns_30_and_7_days_ahead_and_at_the_shutdown_date_the_reminder_retires_the_model()
+    {
+        var org = Guid.NewGuid();
+        await fixture.Grains.GetGrain<IOrganizationGrain>(org).CreateAsync("Retiring Ltd", "business");
+        var registry = fixture.Grains.GetGrain<IModelRegistryGrain>(org);
+        var model = await registry.RegisterAsync(new ModelRegistration(org, Guid.NewGuid(), null, "Support", 0, "openai", "ft:gpt-4o-mini-2024-07-18:org::abc",
+            "openai/gpt-4o-mini-2024-07-18", "hash", 10, 0, Simulated: false, fixture.Clock.GetUtcNow()));
+        await registry.SetDefaultAsync(model.Id);
+        var grain = fixture.Grains.GetGrain<IFineTunedModelGrain>(model.Id);
+
+        var farAhead = (await registry.GetCardAsync(model.Id)).Warnings;
+        fixture.Clock.SetUtcNow(Shutdown.AddDays(-29));
+        await Task.Delay(300);
+        var notice = (await registry.GetCardAsync(model.Id)).Warnings;
+        fixture.Clock.SetUtcNow(Shutdown.AddDays(-6));
+        await Task.Delay(300);
+        var urgent = (await registry.GetCardAsync(model.Id)).Warnings;
+        // Day by day to an hour before the date: the daily reminder ticks, and on the last day is re-armed for the date.
+        for (var at = Shutdown.AddDays(-5); at < Shutdown; at = at.AddDays(1))
+        {
+            fixture.Clock.SetUtcNow(at);
+            await Task.Delay(300);
+        }
+        fixture.Clock.SetUtcNow(Shutdown.AddHours(-1));
+        await Task.Delay(300);
+        var eve = await grain.GetAsync(org);
+        fixture.Clock.SetUtcNow(Shutdown);
+        await Eventually.Async(async () => (await grain.GetAsync(org)).Status == ModelStatus.Retired, TimeSpan.FromSeconds(10),
+            "the reminder retires the model at the shutdown date, with no read needed");
+        var retired = await registry.GetCardAsync(model.Id);
+
+        farAhead.Should().BeEmpty("38 days ahead is not yet worth a warning");
+        notice.Should().ContainSingle().Which.Should().StartWith("openai/gpt-4o-mini-2024-07-18 shuts down on 2027-01-14 (in 29 days)");
+        urgent.Should().ContainSingle().Which.Should().StartWith("Urgent: openai/gpt-4o-mini-2024-07-18 shuts down on 2027-01-14 (in 6 days)");
+        eve.Status.Should().Be(ModelStatus.Active, "an hour before the date it still serves");
+        retired.Model.RetiredAt.Should().Be(Shutdown);
+        retired.Warnings.Should().ContainSingle().Which.Should().StartWith("Retired on 2027-01-14");
+        retired.IsDefault.Should().BeFalse("a retired default is cleared");
+        (await registry.GetDefaultAsync()).Should().BeNull();
+        var moveBack = await FluentActions.Awaiting(() => grain.UpdateAsync(org, new ModelUpdate(null, null, ModelStatus.Active))).Should().ThrowAsync<ObjectaLabs.Orleans.Problems.ProblemException>();
+        moveBack.Which.Message.Should().Contain("from retired it can become: deleted");
+    }
+}
