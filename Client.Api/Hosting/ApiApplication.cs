@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ObjectaLabs.Orleans.Api.Apis;
+using ObjectaLabs.Orleans.Api.Deployment;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Hosting;
@@ -122,6 +123,7 @@ public static class ApiApplication
         api.MapProviderKeysApi();
         api.MapTrainingJobsApi();
         api.MapModelsApi();
+        api.MapDeploymentsApi();
         return app;
     }
 }

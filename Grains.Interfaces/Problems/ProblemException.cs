@@ -25,7 +25,15 @@ public sealed class ProblemException : Exception
         Title = title;
         Field = field;
         Extensions = extensions ?? new Dictionary<string, string>();
+        // Extensions sit beside RFC 9457's own members in the answer: one of those names would overwrite the member.
+        if (Extensions.Keys.FirstOrDefault(ReservedNames.Contains) is { } reserved)
+        {
+            throw new ArgumentException($"'{reserved}' is a problem member of its own; name the extension otherwise.", nameof(extensions));
+        }
     }
+
+    /// <summary>Members every problem answer has (RFC 9457, and our field and errors): no extension may use these names.</summary>
+    public static readonly IReadOnlySet<string> ReservedNames = new HashSet<string>(["type", "title", "status", "detail", "instance", "field", "errors", "traceId"], StringComparer.OrdinalIgnoreCase);
 
     [Id(0)] public ProblemKind Kind { get; init; }
     [Id(1)] public string Title { get; init; }

@@ -73,7 +73,7 @@ public sealed class ModelRegistryGrain(
             {
                 throw new ProblemException(ProblemKind.Conflict, "Model cannot be the default",
                     $"{model.Name} v{model.Version} is {model.Status.Name()}; only an active model can become the default.", "modelId",
-                    new Dictionary<string, string> { ["status"] = model.Status.Name() });
+                    new Dictionary<string, string> { ["modelStatus"] = model.Status.Name() });
             }
         }
         var next = state.State.Copy();

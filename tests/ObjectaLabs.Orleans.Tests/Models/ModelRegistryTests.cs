@@ -103,7 +103,7 @@ public sealed class ModelRegistryTests(ClusterFixture fixture)
         await fixture.Grains.GetGrain<IFineTunedModelGrain>(first.Id).UpdateAsync(organizationId, new ModelUpdate(null, null, ModelStatus.Archived));
 
         deprecated.Which.Kind.Should().Be(ProblemKind.Conflict);
-        deprecated.Which.Extensions["status"].Should().Be("deprecated");
+        deprecated.Which.Extensions["modelStatus"].Should().Be("deprecated");
         foreign.Which.Kind.Should().Be(ProblemKind.NotFound);
         cards.Select(c => (c.Model.Id, c.IsDefault)).Should().Equal((first.Id, true), (second.Id, false));
         cards[1].Warnings.Should().ContainSingle().Which.Should().StartWith("Deprecated");

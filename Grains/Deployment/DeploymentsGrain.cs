@@ -1,0 +1,205 @@
+using System.Globalization;
+using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Hosting;
+using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Organizations;
+using ObjectaLabs.Orleans.Plans;
+using ObjectaLabs.Orleans.Problems;
+
+namespace ObjectaLabs.Orleans.Deployment;
+
+/// <summary>An organization's deployments (see <see cref="IDeploymentsGrain"/>).</summary>
+public sealed class DeploymentsGrain(
+    [PersistentState("deployments", StorageNames.Postgres)] IPersistentState<DeploymentsState> state,
+    BaseModelCatalog catalog,
+    TimeProvider clock,
+    ILogger<DeploymentsGrain> logger) : Grain, IDeploymentsGrain
+{
+    public const int MinimumSampleFloor = 10;
+    public const int MinimumSampleCeiling = 10_000_000;
+    public const int PastExperimentsKept = 20;
+
+    private Guid OrganizationId => this.GetPrimaryKey();
+
+    private IOrganizationGrain Organization => GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
+
+    public ValueTask<OrganizationDeployments> GetAllAsync() =>
+        ValueTask.FromResult(new OrganizationDeployments(OrganizationId, state.State.Version, [.. state.State.Agents.Values.OrderBy(a => a.AgentId)]));
+
+    public async Task<AgentDeployment> GetAsync(Guid agentId)
+    {
+        await Organization.GetAgentAsync(agentId);
+        return state.State.Agents.GetValueOrDefault(agentId) ?? throw ProblemException.NotFound("Deployment of agent", agentId);
+    }
+
+    public async Task<AgentDeployment> DeployAsync(Guid agentId, DeployRequest request)
+    {
+        var agent = await ActiveAgentAsync(agentId);
+        var current = state.State.Agents.GetValueOrDefault(agentId);
+        if (current?.Experiment is { } running)
+        {
+            throw ProblemException.Conflict($"Agent {agentId} has a running experiment ({running.Id}); stop or promote it before deploying another model.", "experiment");
+        }
+        await CheckAsync(request.Model, "model", mustBeDeployable: true);
+        var fallback = await FallbackAsync(agent, request.Fallback);
+        var next = new AgentDeployment(agentId, request.Model, fallback, null, current?.PastExperiments ?? [], clock.GetUtcNow());
+        await CommitAsync(next);
+        logger.LogInformation("Organization {OrganizationId}: agent {AgentId} deployed to {Model} (fallback {Fallback})", OrganizationId, agentId, request.Model, fallback);
+        return next;
+    }
+
+    public async Task<AgentDeployment> StartExperimentAsync(Guid agentId, NewExperiment request)
+    {
+        var agent = await ActiveAgentAsync(agentId);
+        var plan = await Organization.GetPlanAsync();
+        if (!plan.AbTesting)
+        {
+            throw PlanLimits.NotIncluded(plan, "abTesting", $"The {plan.DisplayName} plan does not include A/B testing. Upgrade to Business or Enterprise to run experiments.");
+        }
+        var current = state.State.Agents.GetValueOrDefault(agentId);
+        if (current?.Experiment is { } running)
+        {
+            throw ProblemException.Conflict($"Agent {agentId} already runs experiment {running.Id}; stop or promote it first.", "experiment");
+        }
+        CheckShare(request.CandidateShare);
+        if (!double.IsFinite(request.Margin) || request.Margin is < 0 or >= 1)
+        {
+            throw ProblemException.Invalid("margin", "'margin' is the difference that counts as real, a fraction from 0 up to (not including) 1, e.g. 0.02.");
+        }
+        if (request.MinimumSample is < MinimumSampleFloor or > MinimumSampleCeiling)
+        {
+            throw ProblemException.Invalid("minimumSample", $"'minimumSample' (per arm, before any verdict) must be between {MinimumSampleFloor} and {MinimumSampleCeiling.ToString("N0", CultureInfo.InvariantCulture)}.");
+        }
+        var control = request.Control ?? current?.Model ?? (agent.DefaultBaseModel is { } baseModel ? ModelChoice.Base(baseModel)
+            : throw ProblemException.Invalid("control", "The agent has no deployed model and no base model: give 'control'."));
+        await CheckAsync(control, "control", mustBeDeployable: false);
+        await CheckAsync(request.Candidate, "candidate", mustBeDeployable: true);
+        if (control == request.Candidate)
+        {
+            throw ProblemException.Invalid("candidate", "The candidate is the control: an experiment needs two different models.");
+        }
+        var fallback = current?.Fallback ?? await FallbackAsync(agent, null);
+        var now = clock.GetUtcNow();
+        var experiment = new Experiment(Guid.CreateVersion7(), control, request.Candidate, request.CandidateShare, request.Subject, request.Margin,
+            request.MinimumSample, ExperimentStatus.Running, now, null);
+        var next = new AgentDeployment(agentId, control, fallback, experiment, current?.PastExperiments ?? [], now);
+        await CommitAsync(next);
+        logger.LogInformation("Organization {OrganizationId}: agent {AgentId} experiment {ExperimentId} started, {Share:P1} to {Candidate}",
+            OrganizationId, agentId, experiment.Id, request.CandidateShare, request.Candidate);
+        return next;
+    }
+
+    public async Task<AgentDeployment> SetSplitAsync(Guid agentId, double candidateShare)
+    {
+        var (current, experiment) = await RunningAsync(agentId);
+        CheckShare(candidateShare);
+        var next = current with { Experiment = experiment with { CandidateShare = candidateShare }, UpdatedAt = clock.GetUtcNow() };
+        await CommitAsync(next);
+        return next;
+    }
+
+    public async Task<AgentDeployment> StopExperimentAsync(Guid agentId)
+    {
+        var (current, experiment) = await RunningAsync(agentId);
+        var next = Ended(current, experiment, ExperimentStatus.Stopped, current.Model);
+        await CommitAsync(next);
+        logger.LogInformation("Organization {OrganizationId}: agent {AgentId} experiment {ExperimentId} stopped", OrganizationId, agentId, experiment.Id);
+        return next;
+    }
+
+    public async Task<AgentDeployment> PromoteAsync(Guid agentId)
+    {
+        var (current, experiment) = await RunningAsync(agentId);
+        // The candidate must still be deployable now, not only when the experiment started.
+        await CheckAsync(experiment.Candidate, "candidate", mustBeDeployable: true);
+        var next = Ended(current, experiment, ExperimentStatus.Promoted, experiment.Candidate);
+        await CommitAsync(next);
+        logger.LogInformation("Organization {OrganizationId}: agent {AgentId} experiment {ExperimentId} promoted {Candidate}", OrganizationId, agentId, experiment.Id, experiment.Candidate);
+        return next;
+    }
+
+    private AgentDeployment Ended(AgentDeployment current, Experiment experiment, ExperimentStatus status, ModelChoice model)
+    {
+        var now = clock.GetUtcNow();
+        var ended = experiment with { Status = status, EndedAt = now };
+        return current with { Model = model, Experiment = null, PastExperiments = [ended, .. current.PastExperiments.Take(PastExperimentsKept - 1)], UpdatedAt = now };
+    }
+
+    private async Task<(AgentDeployment Current, Experiment Experiment)> RunningAsync(Guid agentId)
+    {
+        await Organization.GetAgentAsync(agentId);
+        var current = state.State.Agents.GetValueOrDefault(agentId);
+        return current?.Experiment is { } experiment
+            ? (current, experiment)
+            : throw ProblemException.Conflict($"Agent {agentId} runs no experiment.", "experiment");
+    }
+
+    private async Task<AgentInfo> ActiveAgentAsync(Guid agentId)
+    {
+        var agent = await Organization.GetAgentAsync(agentId);
+        if (agent.ArchivedAt is not null)
+        {
+            throw ProblemException.Conflict($"Agent {agentId} is archived: it takes no new deployments or experiments.", "agentId");
+        }
+        return agent;
+    }
+
+    private async Task<ModelChoice> FallbackAsync(AgentInfo agent, ModelChoice? requested)
+    {
+        if (requested is not null)
+        {
+            await CheckAsync(requested, "fallback", mustBeDeployable: false);
+            return requested;
+        }
+        if (agent.DefaultBaseModel is not { } baseModel)
+        {
+            throw ProblemException.Invalid("fallback", "The agent has no base model to fall back to: give 'fallback' (a base model, or a fine-tuned model).");
+        }
+        var fallback = ModelChoice.Base(baseModel);
+        await CheckAsync(fallback, "fallback", mustBeDeployable: false);
+        return fallback;
+    }
+
+    /// <summary>A fine-tuned model of this organization that serves (and is active when it is to be newly deployed), or a catalog base model not shut down.</summary>
+    private async Task CheckAsync(ModelChoice choice, string field, bool mustBeDeployable)
+    {
+        if ((choice.ModelId is null) == (choice.BaseModel is null))
+        {
+            throw ProblemException.Invalid(field, $"'{field}' names exactly one of 'modelId' (a fine-tuned model) or 'baseModel' (a catalog model).");
+        }
+        if (choice.ModelId is { } modelId)
+        {
+            var card = await GrainFactory.GetGrain<IModelRegistryGrain>(OrganizationId).GetCardAsync(modelId);
+            var status = card.Model.Status;
+            if (mustBeDeployable ? !status.Deployable() : !status.Serves())
+            {
+                throw new ProblemException(ProblemKind.Conflict, "Model cannot be deployed",
+                    $"{card.Model.Name} v{card.Model.Version} is {status.Name()}; {(mustBeDeployable ? "only an active model can be newly deployed" : "it serves no traffic")}.",
+                    field, new Dictionary<string, string> { ["modelStatus"] = status.Name() });
+            }
+            return;
+        }
+        var model = catalog.Find(choice.BaseModel!)
+            ?? throw ProblemException.Invalid(field, $"Unknown base model '{Shorten(choice.BaseModel!)}'. GET /v1/base-models lists the catalog.");
+        if (model.IsShutDown(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime)))
+        {
+            throw ProblemException.Invalid(field, $"{model.Id} was shut down on {model.ShutdownDate:yyyy-MM-dd}: it serves no traffic.");
+        }
+    }
+
+    private static void CheckShare(double share)
+    {
+        if (!double.IsFinite(share) || share <= 0 || share >= 1)
+        {
+            throw ProblemException.Invalid("candidateShare", "'candidateShare' is the candidate's fraction of subjects, above 0 and below 1 (e.g. 0.1 for 10 %).");
+        }
+    }
+
+    private Task CommitAsync(AgentDeployment deployment)
+    {
+        var agents = new Dictionary<Guid, AgentDeployment>(state.State.Agents) { [deployment.AgentId] = deployment };
+        return state.CommitAsync(state.State with { Agents = agents, Version = state.State.Version + 1 });
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
+}
