@@ -33,7 +33,7 @@ public static class ModelsApi
     public static async Task<Ok<ModelCard>> Get(Guid orgId, Guid modelId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IModelRegistryGrain>(orgId).GetCardAsync(modelId));
 
-    public static async Task<Ok<ModelCard>> Update(Guid orgId, Guid modelId, UpdateModelRequest request, IGrainFactory grains)
+    public static async Task<Ok<ModelCard>> Update(Guid orgId, Guid modelId, UpdateModelRequest request, IGrainFactory grains, ObjectaLabs.Orleans.Api.Resolution.ResolutionCache cache)
     {
         if (request.Status == ModelStatus.Retired)
         {
@@ -43,6 +43,7 @@ public static class ModelsApi
         // The registry answers not found for another organization's model before anything changes.
         await registry.GetCardAsync(modelId);
         await grains.GetGrain<IFineTunedModelGrain>(modelId).UpdateAsync(orgId, new ModelUpdate(request.Name, request.Description, request.Status));
+        await cache.RefreshIfHeldAsync(orgId);
         return TypedResults.Ok(await registry.GetCardAsync(modelId));
     }
 

@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Deployment;
 using ObjectaLabs.Orleans.Organizations;
@@ -45,13 +46,13 @@ public static class DeploymentsApi
     public static async Task<Ok<AgentDeployment>> Get(Guid orgId, Guid agentId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).GetAsync(agentId));
 
-    public static async Task<Ok<AgentDeployment>> Deploy(Guid orgId, Guid agentId, DeployBody body, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).DeployAsync(agentId,
+    public static async Task<Ok<AgentDeployment>> Deploy(Guid orgId, Guid agentId, DeployBody body, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).DeployAsync(agentId,
             new DeployRequest(Choice(body.Model, "model") ?? throw ProblemException.Invalid("model", "'model' is required: {\"modelId\": …} or {\"baseModel\": …}."),
                 Choice(body.Fallback, "fallback"))));
 
-    public static async Task<Ok<AgentDeployment>> StartExperiment(Guid orgId, Guid agentId, ExperimentBody body, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).StartExperimentAsync(agentId, new NewExperiment(
+    public static async Task<Ok<AgentDeployment>> StartExperiment(Guid orgId, Guid agentId, ExperimentBody body, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).StartExperimentAsync(agentId, new NewExperiment(
             Choice(body.Candidate, "candidate") ?? throw ProblemException.Invalid("candidate", "'candidate' is required: {\"modelId\": …} or {\"baseModel\": …}."),
             Choice(body.Control, "control"),
             body.CandidateShare ?? throw ProblemException.Invalid("candidateShare", "'candidateShare' is required: the candidate's fraction of subjects, e.g. 0.1."),
@@ -59,15 +60,23 @@ public static class DeploymentsApi
             body.Margin ?? DefaultMargin,
             body.MinimumSample ?? DefaultMinimumSample)));
 
-    public static async Task<Ok<AgentDeployment>> SetSplit(Guid orgId, Guid agentId, SplitBody body, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).SetSplitAsync(agentId,
+    public static async Task<Ok<AgentDeployment>> SetSplit(Guid orgId, Guid agentId, SplitBody body, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).SetSplitAsync(agentId,
             body.CandidateShare ?? throw ProblemException.Invalid("candidateShare", "'candidateShare' is required.")));
 
-    public static async Task<Ok<AgentDeployment>> Stop(Guid orgId, Guid agentId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).StopExperimentAsync(agentId));
+    public static async Task<Ok<AgentDeployment>> Stop(Guid orgId, Guid agentId, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).StopExperimentAsync(agentId));
 
-    public static async Task<Ok<AgentDeployment>> Promote(Guid orgId, Guid agentId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).PromoteAsync(agentId));
+    public static async Task<Ok<AgentDeployment>> Promote(Guid orgId, Guid agentId, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).PromoteAsync(agentId));
+
+    /// <summary>Answers the change once this process's own snapshot has it (the other API processes get it by push).</summary>
+    private static async Task<Ok<AgentDeployment>> Changed(Guid orgId, ResolutionCache cache, Task<AgentDeployment> change)
+    {
+        var deployment = await change;
+        await cache.RefreshIfHeldAsync(orgId);
+        return TypedResults.Ok(deployment);
+    }
 
     private static ModelChoice? Choice(ModelChoiceRequest? request, string field)
     {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using ObjectaLabs.Orleans.Api.Apis;
 using ObjectaLabs.Orleans.Api.Deployment;
 using ObjectaLabs.Orleans.Api.Problems;
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Hosting;
 using Orleans.Configuration;
@@ -52,6 +53,8 @@ public static class ApiApplication
             sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<PlatformOptions>>().Value,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));
         builder.Services.AddSingleton<ApiKeyValidator>();
+        builder.Services.AddSingleton<ResolutionCache>();
+        builder.Services.AddHostedService<ResolutionRenewal>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
@@ -124,6 +127,7 @@ public static class ApiApplication
         api.MapTrainingJobsApi();
         api.MapModelsApi();
         api.MapDeploymentsApi();
+        api.MapResolveApi();
         return app;
     }
 }

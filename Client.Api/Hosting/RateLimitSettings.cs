@@ -13,6 +13,11 @@ public sealed class RateLimitSettings
 
     public BucketSettings Admin { get; set; } = new() { PermitsPerSecond = 20, Burst = 100 };
     public BucketSettings Runtime { get; set; } = new() { PermitsPerSecond = 5000, Burst = 10000 };
+    /// <summary>
+    /// Resolution (<c>…/resolve</c>) per key: the runtime asks on every request and it is answered from memory, so its
+    /// bucket is sized for the process's throughput, apart from the key's other calls.
+    /// </summary>
+    public BucketSettings Resolution { get; set; } = new() { PermitsPerSecond = 200_000, Burst = 400_000 };
     public BucketSettings Platform { get; set; } = new() { PermitsPerSecond = 50, Burst = 200 };
     /// <summary>Requests without a valid key, per client address.</summary>
     public BucketSettings Anonymous { get; set; } = new() { PermitsPerSecond = 10, Burst = 50 };
@@ -46,6 +51,7 @@ public static class RateLimiting
                 var keyId = user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value;
                 var (partition, bucket) = keyId is null
                     ? ($"ip:{ApiKeyValidator.Partition(http.Connection.RemoteIpAddress)}", settings.Anonymous)
+                    : http.Request.Path.Value is { } path && path.EndsWith("/resolve", StringComparison.Ordinal) ? ($"resolve:{keyId}", settings.Resolution)
                     : user.IsPlatformAdmin() ? ("platform", settings.Platform)
                     : user.Scope() == ApiKeyScope.Runtime ? ($"key:{keyId}", settings.Runtime)
                     : ($"key:{keyId}", settings.Admin);

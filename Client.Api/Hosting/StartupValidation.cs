@@ -32,6 +32,7 @@ public static class StartupValidation
             var failures = new List<string>();
             Check("Admin", options.Admin);
             Check("Runtime", options.Runtime);
+            Check("Resolution", options.Resolution);
             Check("Platform", options.Platform);
             Check("Anonymous", options.Anonymous);
             Check("UnverifiedKeys", options.UnverifiedKeys);

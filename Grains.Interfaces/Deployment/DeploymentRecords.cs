@@ -76,7 +76,7 @@ public sealed record class NewExperiment(ModelChoice Candidate, ModelChoice? Con
 /// Every change is checked first (the agent, the models, the plan's A/B testing) and changes nothing when refused.
 /// </summary>
 [Alias("objectalabs.IDeploymentsGrain")]
-public interface IDeploymentsGrain : IGrainWithGuidKey
+public interface IDeploymentsGrain : IResolutionPublisher
 {
     /// <summary>All of the organization's deployments and their version.</summary>
     [Alias("get-all"), global::Orleans.Concurrency.ReadOnly]

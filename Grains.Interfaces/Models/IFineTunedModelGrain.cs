@@ -13,7 +13,11 @@ public interface IFineTunedModelGrain : IGrainWithGuidKey
     Task<FineTunedModelInfo> RegisterAsync(ModelRegistration registration);
 
     /// <summary>The model, or a not-found problem (also for another organization's id).</summary>
-    [Alias("get"), global::Orleans.Concurrency.ReadOnly]
+    /// <remarks>
+    /// Interleaves with everything: it only reads the committed state, and a model that tells the deployments of a change
+    /// is asked for itself by them while that call is in flight (a cycle that would otherwise wait out the call timeout).
+    /// </remarks>
+    [Alias("get"), global::Orleans.Concurrency.AlwaysInterleave]
     ValueTask<FineTunedModelInfo> GetAsync(Guid organizationId);
 
     /// <summary>

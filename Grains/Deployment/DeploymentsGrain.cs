@@ -19,7 +19,81 @@ public sealed class DeploymentsGrain(
     public const int MinimumSampleCeiling = 10_000_000;
     public const int PastExperimentsKept = 20;
 
+    // API processes holding this organization's snapshot; a subscription lapses unless renewed (the API renews every 20 s).
+    private readonly global::Orleans.Utilities.ObserverManager<IResolutionObserver> _observers = new(TimeSpan.FromMinutes(1), logger);
+    private ResolutionSnapshot? _snapshot;
+
     private Guid OrganizationId => this.GetPrimaryKey();
+
+    public async Task<ResolutionSnapshot> SubscribeAsync(IResolutionObserver observer)
+    {
+        _observers.Subscribe(observer, observer);
+        return _snapshot ??= await BuildSnapshotAsync();
+    }
+
+    public Task UnsubscribeAsync(IResolutionObserver observer)
+    {
+        _observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    public async Task ModelChangedAsync(Guid modelId)
+    {
+        var referenced = state.State.Agents.Values.Any(a => References(a).Any(c => c.ModelId == modelId));
+        if (!referenced)
+        {
+            return;
+        }
+        // The version is kept, so an API process never holds a snapshot newer than one rebuilt after a reactivation.
+        await state.CommitAsync(state.State with { Version = state.State.Version + 1 });
+        await PublishAsync();
+    }
+
+    /// <summary>Rebuilds the snapshot and pushes it to every subscribed API process.</summary>
+    private async Task PublishAsync()
+    {
+        var snapshot = _snapshot = await BuildSnapshotAsync();
+        await _observers.Notify(o => o.ChangedAsync(snapshot));
+    }
+
+    private async Task<ResolutionSnapshot> BuildSnapshotAsync()
+    {
+        var choices = state.State.Agents.Values.SelectMany(References).Distinct().ToList();
+        var fineTuned = new Dictionary<Guid, ModelTarget>();
+        foreach (var id in choices.Where(c => c.ModelId is not null).Select(c => c.ModelId!.Value))
+        {
+            try
+            {
+                var model = await GrainFactory.GetGrain<IFineTunedModelGrain>(id).GetAsync(OrganizationId);
+                var serves = model.Status.Serves();
+                fineTuned[id] = new ModelTarget(model.Provider, model.ProviderModelId, ProviderEndpoints.BaseUrlOf(model.Provider), id, model.Name, model.Version,
+                    serves, serves ? null : $"model {model.Status.Name()}", ShutdownDate: model.ShutdownDate);
+            }
+            catch (ProblemException e) when (e.Kind == ProblemKind.NotFound)
+            {
+                fineTuned[id] = new ModelTarget("unknown", id.ToString(), null, id, null, null, false, "model not found");
+            }
+        }
+        var baseModels = new Dictionary<string, ModelTarget>(StringComparer.Ordinal);
+        foreach (var id in choices.Where(c => c.BaseModel is not null).Select(c => c.BaseModel!))
+        {
+            baseModels[id] = catalog.Find(id) is { } model
+                ? new ModelTarget(model.Provider, model.ProviderModel, ProviderEndpoints.BaseUrlOf(model.Provider), null, model.Id, null, true, null, model.ShutdownDate)
+                : new ModelTarget("unknown", id, null, null, id, null, false, "base model not in the catalog");
+        }
+        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels);
+    }
+
+    private static IEnumerable<ModelChoice> References(AgentDeployment deployment)
+    {
+        yield return deployment.Model;
+        yield return deployment.Fallback;
+        if (deployment.Experiment is { } experiment)
+        {
+            yield return experiment.Control;
+            yield return experiment.Candidate;
+        }
+    }
 
     private IOrganizationGrain Organization => GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
 
@@ -195,10 +269,11 @@ public sealed class DeploymentsGrain(
         }
     }
 
-    private Task CommitAsync(AgentDeployment deployment)
+    private async Task CommitAsync(AgentDeployment deployment)
     {
         var agents = new Dictionary<Guid, AgentDeployment>(state.State.Agents) { [deployment.AgentId] = deployment };
-        return state.CommitAsync(state.State with { Agents = agents, Version = state.State.Version + 1 });
+        await state.CommitAsync(state.State with { Agents = agents, Version = state.State.Version + 1 });
+        await PublishAsync();
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";

@@ -100,6 +100,10 @@ public sealed class FineTunedModelGrain(
         {
             await StoppedServingAsync(next);
         }
+        else if (next.Status != model.Status)
+        {
+            await TellDeploymentsAsync(next);
+        }
         return next;
     }
 
@@ -175,6 +179,21 @@ public sealed class FineTunedModelGrain(
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             logger.LogWarning(e, "Model {ModelId}: the registry was not told it stopped serving", Id);
+        }
+        await TellDeploymentsAsync(model);
+    }
+
+    /// <summary>Tells the organization's deployments its status changed, so resolution's snapshot follows within the second.</summary>
+    private async Task TellDeploymentsAsync(FineTunedModelInfo model)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ObjectaLabs.Orleans.Deployment.IDeploymentsGrain>(model.OrganizationId).ModelChangedAsync(Id);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The API processes renew their subscriptions every 20 s and resync from the answer.
+            logger.LogWarning(e, "Model {ModelId}: the deployments were not told of its change", Id);
         }
     }
 

@@ -1,0 +1,68 @@
+using ObjectaLabs.Orleans.Models;
+
+namespace ObjectaLabs.Orleans.Deployment;
+
+/// <summary>
+/// Where a model choice sends a request: the provider, its model id, its OpenAI-compatible base URL (where it has one),
+/// and whether it serves now (and why not when it does not).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-target")]
+public sealed record class ModelTarget(
+    string Provider,
+    string ProviderModel,
+    string? BaseUrl,
+    Guid? ModelId,
+    string? Name,
+    int? Version,
+    bool Serves,
+    string? NotServingReason,
+    DateOnly? ShutdownDate = null)
+{
+    /// <summary>True when the target serves on <paramref name="today"/> (a base model past its shutdown date does not).</summary>
+    public bool ServesOn(DateOnly today) => Serves && (ShutdownDate is not { } date || today < date);
+}
+
+/// <summary>
+/// Everything resolution needs for one organization, answered from memory in each API process: the deployments and the
+/// targets of every model they name. <see cref="Version"/> grows with every change to either.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.resolution-snapshot")]
+public sealed record class ResolutionSnapshot(
+    Guid OrganizationId,
+    long Version,
+    IReadOnlyDictionary<Guid, AgentDeployment> Agents,
+    IReadOnlyDictionary<Guid, ModelTarget> FineTuned,
+    IReadOnlyDictionary<string, ModelTarget> BaseModels)
+{
+    /// <summary>The target of <paramref name="choice"/>; a model the snapshot does not know never serves.</summary>
+    public ModelTarget TargetOf(ModelChoice choice) =>
+        (choice.ModelId is { } id ? FineTuned.GetValueOrDefault(id) : BaseModels.GetValueOrDefault(choice.BaseModel ?? ""))
+        ?? new ModelTarget("unknown", choice.ModelId?.ToString() ?? choice.BaseModel ?? "", null, choice.ModelId, null, null, false, "unknown model");
+}
+
+/// <summary>An API process that holds organizations' snapshots in memory and is told of every change.</summary>
+[Alias("objectalabs.IResolutionObserver")]
+public interface IResolutionObserver : IGrainObserver
+{
+    [Alias("changed"), global::Orleans.Concurrency.OneWay]
+    Task ChangedAsync(ResolutionSnapshot snapshot);
+}
+
+/// <summary>The publishing side of resolution, on the organization's deployments grain.</summary>
+[Alias("objectalabs.IResolutionPublisher")]
+public interface IResolutionPublisher : IGrainWithGuidKey
+{
+    /// <summary>
+    /// Subscribes <paramref name="observer"/> to the organization's changes (a subscription lapses unless renewed within
+    /// a minute) and answers the current snapshot, so a renewal also detects a missed update by its version.
+    /// </summary>
+    [Alias("subscribe")]
+    Task<ResolutionSnapshot> SubscribeAsync(IResolutionObserver observer);
+
+    [Alias("unsubscribe")]
+    Task UnsubscribeAsync(IResolutionObserver observer);
+
+    /// <summary>Told by a model grain that its status changed: the snapshot is rebuilt and pushed when the model is deployed.</summary>
+    [Alias("model-changed")]
+    Task ModelChangedAsync(Guid modelId);
+}

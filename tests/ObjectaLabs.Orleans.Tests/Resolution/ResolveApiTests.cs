@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ObjectaLabs.Orleans.Deployment;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+using ObjectaLabs.Orleans.Tests.Training;
+
+namespace ObjectaLabs.Orleans.Tests.Resolution;
+
+/// <summary>Resolution through two API hosts (each its own Orleans client and snapshot), on a model trained on the sandbox.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class ResolveApiTests(ApiFixture fixture)
+{
+    private const string Base = "sandbox/sandbox-small";
+
+    [Fact]
+    public async Task Sticky_arms_agree_across_two_api_hosts_changes_reach_both_within_a_second_and_an_archived_candidate_falls_back()
+    {
+        var (org, admin) = await TrainingJobsApiTests.OrganizationWithValidatedExamplesAsync(fixture, "business", 10);
+        var agent = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bot", defaultBaseModel = Base }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var jobId = Guid.NewGuid();
+        await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = jobId, name = "Support", baseModel = Base })).ReadJsonAsync(HttpStatusCode.Created);
+        var model = (await TrainingJobsApiTests.FinishedAsync(admin, org, jobId)).GetProperty("modelId").GetGuid();
+        var key = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created))
+            .GetProperty("key").GetString();
+        var second = await fixture.StartApiAsync(new Dictionary<string, string?>());
+        using var one = fixture.Client(key);
+        using var two = fixture.Client(key, second);
+        var deployment = $"/v1/organizations/{org}/agents/{agent}/deployment";
+        string Resolve(string subject) => $"/v1/organizations/{org}/agents/{agent}/resolve?subject={Uri.EscapeDataString(subject)}";
+
+        var undeployed = await one.GetAsync(Resolve("c-1"));
+        await (await admin.PutAsJsonAsync(deployment, new { model = new { baseModel = Base } })).ReadJsonAsync();
+        var plain = await (await one.GetAsync(Resolve("c-1"))).ReadJsonAsync();
+        await (await two.GetAsync(Resolve("c-1"))).ReadJsonAsync();
+        // Both hosts now hold the organization; the experiment must reach both by push, not by a fresh read.
+        var started = Stopwatch.StartNew();
+        var experiment = (await (await admin.PostAsJsonAsync($"{deployment}/experiment", new { candidate = new { modelId = model }, candidateShare = 0.3 })).ReadJsonAsync())
+            .GetProperty("experiment").GetProperty("id").GetGuid();
+        await Eventually.Async(async () => (await (await one.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").ValueKind == JsonValueKind.String
+            && (await (await two.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(1),
+            "an experiment reaches both API hosts within one second");
+        var propagation = started.Elapsed;
+
+        var subjects = Enumerable.Range(0, 400).Select(i => $"conversation-{i}").ToList();
+        var armsOne = new List<string>();
+        var armsTwo = new List<string>();
+        foreach (var subject in subjects)
+        {
+            armsOne.Add((await (await one.GetAsync(Resolve(subject))).ReadJsonAsync()).GetProperty("arm").GetString()!);
+            armsTwo.Add((await (await two.GetAsync(Resolve(subject))).ReadJsonAsync()).GetProperty("arm").GetString()!);
+        }
+        var candidate = await (await one.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync();
+        var noSubject = await (await one.GetAsync($"/v1/organizations/{org}/agents/{agent}/resolve")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        await (await admin.PatchAsJsonAsync($"/v1/organizations/{org}/models/{model}", new { status = "archived" })).ReadJsonAsync();
+        JsonElement fellBack = default;
+        await Eventually.Async(async () => (fellBack = await (await two.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync()).GetProperty("fellBack").GetBoolean(),
+            TimeSpan.FromSeconds(1), "archiving the candidate reaches the other API host within one second");
+        var otherOrg = await fixture.CreateOrganizationAsync();
+        using var otherAdmin = fixture.Client(otherOrg.AdminKey);
+        var foreign = await otherAdmin.GetAsync($"/v1/organizations/{otherOrg.Id}/agents/{agent}/resolve?subject=x");
+
+        undeployed.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        plain.GetProperty("provider").GetString().Should().Be("sandbox");
+        plain.GetProperty("providerModel").GetString().Should().Be("sandbox-small");
+        plain.GetProperty("arm").ValueKind.Should().Be(JsonValueKind.Null);
+        propagation.Should().BeLessThan(TimeSpan.FromSeconds(1));
+        armsTwo.Should().Equal(armsOne, "a subject gets the same arm from every API host");
+        armsOne.Should().Equal(subjects.Select(s => StickyAssignment.Assign(experiment, s, 0.3) == ExperimentArm.Candidate ? "candidate" : "control"),
+            "the arm is the published pure function of experiment id and subject");
+        candidate.GetProperty("modelId").GetGuid().Should().Be(model);
+        candidate.GetProperty("provider").GetString().Should().Be("sandbox");
+        noSubject.GetProperty("field").GetString().Should().Be("subject");
+        fellBack.GetProperty("arm").GetString().Should().Be("candidate");
+        fellBack.GetProperty("providerModel").GetString().Should().Be("sandbox-small", "the fallback is the agent's base model");
+        fellBack.GetProperty("fallbackReason").GetString().Should().Be("model archived");
+        foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+}
