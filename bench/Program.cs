@@ -2,13 +2,14 @@ using System.Globalization;
 using ObjectaLabs.Orleans.Bench.Assign;
 using ObjectaLabs.Orleans.Bench.Copy;
 using ObjectaLabs.Orleans.Bench.Jobs;
+using ObjectaLabs.Orleans.Bench.Resolve;
 using ObjectaLabs.Orleans.Bench.Upload;
 
 namespace ObjectaLabs.Orleans.Bench;
 
 public static class Program
 {
-    private const string Usage = "usage: bench/run upload|copy|assign|jobs [examples|subjects|jobs|smoke]";
+    private const string Usage = "usage: bench/run upload|copy|assign|jobs|resolve [examples|subjects|jobs|seconds|smoke]";
 
     public static async Task<int> Main(string[] args)
     {
@@ -33,6 +34,8 @@ public static class Program
             "assign" => AssignBenchmark.Run(smoke ? 1_000 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 0.1 : 1)),
             // 10,000 jobs polled every 10 s (an accelerated period: in production 1 minute) for 30 s.
             "jobs" => await JobsBenchmark.RunAsync(smoke ? 50 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 1 : 10), TimeSpan.FromSeconds(smoke ? 3 : 30)),
+            // wrk -t2 -c64 for 10 s on each endpoint, then hey at a fixed 10,000 req/s for 10 s on each (SIZE: seconds).
+            "resolve" => await ResolveBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 500 : 10_000),
             _ => null,
         };
         if (result is null)

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Bench.Jobs;
+using ObjectaLabs.Orleans.Bench.Postgres;
+using ObjectaLabs.Orleans.Silo.Hosting;
+using ObjectaLabs.Orleans.Testing;
+
+namespace ObjectaLabs.Orleans.Bench.Resolve;
+
+/// <summary>
+/// Resolution with a runtime key through the running API (silo, PostgreSQL and API in this process) against a bare
+/// endpoint in the same API process that returns a constant JSON with no authentication and no rate limit, both under
+/// <c>wrk -t2 -c64</c> in the same run: ours = resolutions per second, baseline = bare answers per second. Also prints
+/// both p99s under that load, and both p99s at a fixed rate (<c>hey</c>, 10,000 req/s; the goal is resolution's p99
+/// at most 1.5 × the bare endpoint's). The load generators run on the same machine, so all figures share its cores.
+/// </summary>
+public static partial class ResolveBenchmark
+{
+    private const string BarePath = "/bench/constant";
+
+    public static async Task<BenchResult> RunAsync(TimeSpan duration, int fixedRate)
+    {
+        await using var pg = await PrivatePostgres.StartAsync();
+        var silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
+            ["Orleans:SiloPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:GatewayPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
+            ["Orleans:ApplyMigrations"] = "false",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["DataProtection:CertificatePath"] = BenchCertificate.Path,
+        }));
+        await silo.StartAsync();
+        var platformKey = "olp_bench_" + Guid.NewGuid().ToString("N");
+        var api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
+            ["Platform:AdminKey"] = platformKey,
+            ["Urls"] = "http://127.0.0.1:0",
+            ["Logging:LogLevel:Default"] = "Warning",
+        }));
+        // The baseline: same process, same Kestrel and middleware, but no key, no rate limit, no lookup.
+        api.MapGet(BarePath, () => Results.Text("""{"provider":"sandbox","providerModel":"sandbox-small"}""", "application/json")).DisableRateLimiting();
+        await api.StartAsync();
+        try
+        {
+            var root = new Uri(api.Urls.First());
+            var (resolvePath, runtimeKey) = await SetUpAsync(root, platformKey);
+            Console.WriteLine($"wrk -t2 -c64 -d{duration.TotalSeconds:F0}s, bare endpoint then resolution (runtime key, snapshot in memory)…");
+            var bare = await WrkAsync(new Uri(root, BarePath), null, duration);
+            var ours = await WrkAsync(new Uri(root, resolvePath), runtimeKey, duration);
+            Console.WriteLine($"under wrk -c64: bare {bare.PerSecond:F0}/s p99 {bare.P99Ms:F2} ms; resolution {ours.PerSecond:F0}/s p99 {ours.P99Ms:F2} ms");
+            var bareFixed = await HeyAsync(new Uri(root, BarePath), null, duration, fixedRate);
+            var oursFixed = await HeyAsync(new Uri(root, resolvePath), runtimeKey, duration, fixedRate);
+            Console.WriteLine($"at a fixed {fixedRate} req/s (hey; achieved: bare {bareFixed.PerSecond:F0}/s, resolution {oursFixed.PerSecond:F0}/s): " +
+                $"bare p99 {bareFixed.P99Ms:F2} ms, resolution p99 {oursFixed.P99Ms:F2} ms = {oursFixed.P99Ms / bareFixed.P99Ms:F2} × bare (goal ≤ 1.5)");
+            return new BenchResult("resolve", ours.PerSecond, bare.PerSecond, "");
+        }
+        finally
+        {
+            await api.StopAsync();
+            await api.DisposeAsync();
+            await silo.StopAsync();
+            silo.Dispose();
+        }
+    }
+
+    /// <summary>An Enterprise organization, an agent deployed to the sandbox model in an experiment, and a runtime key.</summary>
+    private static async Task<(string Path, string Key)> SetUpAsync(Uri root, string platformKey)
+    {
+        using var platform = Client(root, platformKey);
+        var created = await Json(await platform.PostAsJsonAsync("/v1/organizations", new { name = "Bench Ltd", plan = "enterprise" }));
+        var org = created.GetProperty("organization").GetProperty("id").GetGuid();
+        using var admin = Client(root, created.GetProperty("adminKey").GetProperty("key").GetString()!);
+        var agent = (await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bench bot", defaultBaseModel = "sandbox/sandbox-small" })))
+            .GetProperty("id").GetGuid();
+        await Json(await admin.PutAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment", new { model = new { baseModel = "sandbox/sandbox-small" } }));
+        // An experiment, so each resolution also draws its sticky arm (a SHA-256 per request).
+        await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment/experiment",
+            new { candidate = new { baseModel = "sandbox/sandbox-large" }, candidateShare = 0.5 }));
+        var key = (await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" }))).GetProperty("key").GetString()!;
+        var path = $"/v1/organizations/{org}/agents/{agent}/resolve?subject=conversation-42";
+        using var runtime = Client(root, key);
+        await Json(await runtime.GetAsync(path)); // warm: the key is checked once and the snapshot loaded
+        return (path, key);
+    }
+
+    private static async Task<(double PerSecond, double P99Ms)> WrkAsync(Uri url, string? key, TimeSpan duration)
+    {
+        var args = new List<string> { "-t2", "-c64", $"-d{(int)Math.Max(1, duration.TotalSeconds)}s", "--latency" };
+        if (key is not null)
+        {
+            args.AddRange(["-H", $"Authorization: Bearer {key}"]);
+        }
+        args.Add(url.ToString());
+        var output = await RunAsync("wrk", args);
+        var perSecond = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var p99 = WrkP99().Match(output);
+        var non2xx = Non2xx().Match(output);
+        if (non2xx.Success)
+        {
+            throw new InvalidOperationException($"wrk saw {non2xx.Groups[1].Value} answers other than 2xx/3xx from {url.AbsolutePath}:\n{output}");
+        }
+        return (perSecond, Milliseconds(double.Parse(p99.Groups[1].Value, CultureInfo.InvariantCulture), p99.Groups[2].Value));
+    }
+
+    private static async Task<(double P99Ms, double PerSecond)> HeyAsync(Uri url, string? key, TimeSpan duration, int rate)
+    {
+        // hey's rate is per worker: 50 workers × rate/50 each.
+        const int workers = 50;
+        var args = new List<string> { "-z", $"{(int)Math.Max(1, duration.TotalSeconds)}s", "-c", workers.ToString(CultureInfo.InvariantCulture), "-q", Math.Max(1, rate / workers).ToString(CultureInfo.InvariantCulture) };
+        if (key is not null)
+        {
+            args.AddRange(["-H", $"Authorization: Bearer {key}"]);
+        }
+        args.Add(url.ToString());
+        var output = await RunAsync("hey", args);
+        var statuses = HeyStatus().Matches(output).Select(m => m.Groups[1].Value).ToList();
+        if (statuses.Any(s => s != "200"))
+        {
+            throw new InvalidOperationException($"hey saw answers other than 200 from {url.AbsolutePath}:\n{output}");
+        }
+        return (double.Parse(HeyP99().Match(output).Groups[1].Value, CultureInfo.InvariantCulture) * 1000,
+            double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    private static async Task<string> RunAsync(string tool, IEnumerable<string> args)
+    {
+        var info = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{tool} did not start (bench/run installs it when missing).");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        var errors = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{tool} failed ({process.ExitCode}): {errors}\n{output}");
+        }
+        return output;
+    }
+
+    private static double Milliseconds(double value, string unit) => unit switch
+    {
+        "us" => value / 1000,
+        "ms" => value,
+        "s" => value * 1000,
+        _ => throw new InvalidOperationException($"unknown unit '{unit}'"),
+    };
+
+    private static HttpClient Client(Uri root, string key)
+    {
+        var client = new HttpClient { BaseAddress = root };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"{(int)response.StatusCode} from {response.RequestMessage?.RequestUri}: {text}");
+        }
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", RegexOptions.Multiline)]
+    private static partial Regex WrkP99();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex Non2xx();
+
+    [GeneratedRegex(@"99%+ in ([0-9.]+) secs")]
+    private static partial Regex HeyP99();
+
+    [GeneratedRegex(@"\[(\d{3})\]\s+\d+ responses")]
+    private static partial Regex HeyStatus();
+}
