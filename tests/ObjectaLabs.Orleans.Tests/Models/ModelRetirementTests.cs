@@ -48,6 +48,8 @@ public sealed class ModelRetirementTests(FakeClockClusterFixture fixture) : ICla
                 fixture.Clock.Advance(TimeSpan.FromMinutes(10));
             }
         }
+        // The model tells the registry after its own state is kept: the default clears a moment later.
+        await Eventually.Async(async () => await registry.GetDefaultAsync() is null, TimeSpan.FromSeconds(10), "a retired default is cleared");
         var retired = await registry.GetCardAsync(model.Id);
 
         farAhead.Should().BeEmpty("38 days ahead is not yet worth a warning");
