@@ -36,13 +36,13 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         var plain = await (await one.GetAsync(Resolve("c-1"))).ReadJsonAsync();
         await (await two.GetAsync(Resolve("c-1"))).ReadJsonAsync();
         // Both hosts now hold the organization; the experiment must reach both by push, not by a fresh read.
-        var started = Stopwatch.StartNew();
         var experiment = (await (await admin.PostAsJsonAsync($"{deployment}/experiment", new { candidate = new { modelId = model }, candidateShare = 0.3 })).ReadJsonAsync())
             .GetProperty("experiment").GetProperty("id").GetGuid();
-        await Eventually.Async(async () => (await (await one.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").ValueKind == JsonValueKind.String
-            && (await (await two.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").ValueKind == JsonValueKind.String, TimeSpan.FromSeconds(1),
-            "an experiment reaches both API hosts within one second");
+        var started = Stopwatch.StartNew();
+        await Eventually.Async(async () => (await (await two.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").ValueKind == JsonValueKind.String,
+            TimeSpan.FromSeconds(5), "an experiment reaches the other API host by push");
         var propagation = started.Elapsed;
+        (await (await one.GetAsync(Resolve("c-1"))).ReadJsonAsync()).GetProperty("experimentId").GetGuid().Should().Be(experiment, "the host that made the change answers it at once");
 
         var subjects = Enumerable.Range(0, 400).Select(i => $"conversation-{i}").ToList();
         var armsOne = new List<string>();
@@ -57,8 +57,10 @@ public sealed class ResolveApiTests(ApiFixture fixture)
 
         await (await admin.PatchAsJsonAsync($"/v1/organizations/{org}/models/{model}", new { status = "archived" })).ReadJsonAsync();
         JsonElement fellBack = default;
+        var archivedAt = Stopwatch.StartNew();
         await Eventually.Async(async () => (fellBack = await (await two.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync()).GetProperty("fellBack").GetBoolean(),
-            TimeSpan.FromSeconds(1), "archiving the candidate reaches the other API host within one second");
+            TimeSpan.FromSeconds(5), "archiving the candidate reaches the other API host by push");
+        var archivePropagation = archivedAt.Elapsed;
         var otherOrg = await fixture.CreateOrganizationAsync();
         using var otherAdmin = fixture.Client(otherOrg.AdminKey);
         var foreign = await otherAdmin.GetAsync($"/v1/organizations/{otherOrg.Id}/agents/{agent}/resolve?subject=x");
@@ -67,7 +69,9 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         plain.GetProperty("provider").GetString().Should().Be("sandbox");
         plain.GetProperty("providerModel").GetString().Should().Be("sandbox-small");
         plain.GetProperty("arm").ValueKind.Should().Be(JsonValueKind.Null);
-        propagation.Should().BeLessThan(TimeSpan.FromSeconds(1));
+        // Measured from the change's answer to the other host's first answer that has it (that host's request time included).
+        propagation.Should().BeLessThan(TimeSpan.FromSeconds(1), "a deployment change reaches every API process within one second");
+        archivePropagation.Should().BeLessThan(TimeSpan.FromSeconds(1), "a model status change reaches every API process within one second");
         armsTwo.Should().Equal(armsOne, "a subject gets the same arm from every API host");
         armsOne.Should().Equal(subjects.Select(s => StickyAssignment.Assign(experiment, s, 0.3) == ExperimentArm.Candidate ? "candidate" : "control"),
             "the arm is the published pure function of experiment id and subject");
