@@ -45,9 +45,10 @@ public sealed class BaseModelCatalog
 
     public BaseModel? Find(string id) => _byId.GetValueOrDefault(id?.Trim() ?? "");
 
-    /// <summary>The model by id, or a validation problem naming the caller's field.</summary>
+    /// <summary>The model by id, or a validation problem naming the caller's field (an oversized id is echoed cut at 80 characters).</summary>
     public BaseModel Get(string id, string field = "baseModel") =>
-        Find(id) ?? throw ProblemException.Invalid(field, $"Unknown base model '{id}'. Known models: {string.Join(", ", _byId.Keys)}.");
+        Find(id) ?? throw ProblemException.Invalid(field,
+            $"Unknown base model '{(id.Length <= 80 ? id : id[..80] + "…")}'. GET /v1/base-models lists the catalog: {string.Join(", ", _byId.Keys)}.");
 
     /// <summary>Every plan must name only catalog models that can be fine-tuned (or '*').</summary>
     public void CheckPlans(PlanCatalog plans)

@@ -253,8 +253,7 @@ public sealed class DeploymentsGrain(
             }
             return;
         }
-        var model = catalog.Find(choice.BaseModel!)
-            ?? throw ProblemException.Invalid(field, $"Unknown base model '{Shorten(choice.BaseModel!)}'. GET /v1/base-models lists the catalog.");
+        var model = catalog.Get(choice.BaseModel!, field);
         if (model.IsShutDown(DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime)))
         {
             throw ProblemException.Invalid(field, $"{model.Id} was shut down on {model.ShutdownDate:yyyy-MM-dd}: it serves no traffic.");
@@ -275,6 +274,4 @@ public sealed class DeploymentsGrain(
         await state.CommitAsync(state.State with { Agents = agents, Version = state.State.Version + 1 });
         await PublishAsync();
     }
-
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
 }

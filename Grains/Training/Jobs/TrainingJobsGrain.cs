@@ -147,8 +147,7 @@ public sealed partial class TrainingJobsGrain(
         {
             throw ProblemException.Invalid("baseModel", "'baseModel' is required: a fine-tunable model of GET /v1/base-models.");
         }
-        var model = catalog.Find(baseModel)
-            ?? throw ProblemException.Invalid("baseModel", $"Unknown base model '{Shorten(baseModel)}'. GET /v1/base-models lists the catalog.");
+        var model = catalog.Get(baseModel);
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         var organization = GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
         var plan = await organization.GetPlanAsync();
@@ -213,8 +212,6 @@ public sealed partial class TrainingJobsGrain(
             throw ProblemException.Invalid("suffix", $"'suffix' must be 1 to {MaxSuffixLength} characters of letters, digits, '-' and '_' (it becomes part of the provider's model name).");
         }
     }
-
-    private static string Shorten(string text) => text.Length <= 80 ? text : text[..80] + "…";
 
     [GeneratedRegex("^[A-Za-z0-9_-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex SuffixPattern();

@@ -97,4 +97,44 @@ public sealed class DeploymentsApiTests(ApiFixture fixture)
         listed.GetProperty("agents").GetArrayLength().Should().Be(0, "every refusal changed nothing");
         listed.GetProperty("version").GetInt64().Should().Be(0);
     }
+
+    public static TheoryData<string, string> BadExperiments => new()
+    {
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":-0.1}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":1}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":1e308}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":"0.5"}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"}}""", "candidateShare" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"margin":-0.01}""", "margin" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"margin":1}""", "margin" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"minimumSample":9}""", "minimumSample" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"minimumSample":10000001}""", "minimumSample" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"minimumSample":1.5}""", "minimumSample" },
+        { """{"candidate":{"baseModel":"sandbox/sandbox-large"},"candidateShare":0.5,"subject":"robot"}""", "subject" },
+        { """{"candidate":{},"candidateShare":0.5}""", "candidate" },
+        { """{"candidate":{"modelId":"not-a-uuid"},"candidateShare":0.5}""", "modelId" },
+        { """{"candidate":{"baseModel":"x"}, "candidateShare":0.5}""".Replace("x", new string('x', 5000), StringComparison.Ordinal), "candidate" },
+        { """{"candidateShare":0.5}""", "candidate" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadExperiments))]
+    public async Task A_bad_experiment_is_refused_naming_the_field_and_changes_nothing(string body, string field)
+    {
+        var (org, key) = await fixture.CreateOrganizationAsync("business");
+        using var client = fixture.Client(key);
+        var agent = (await (await client.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bot", defaultBaseModel = Base }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var url = $"/v1/organizations/{org}/agents/{agent}/deployment";
+        await (await client.PutAsJsonAsync(url, new { model = new { baseModel = Base } })).ReadJsonAsync();
+
+        var problem = await (await client.PostAsync($"{url}/experiment", new StringContent(body, System.Text.Encoding.UTF8, "application/json")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var after = await (await client.GetAsync(url)).ReadJsonAsync();
+
+        (problem.GetProperty("field").GetString() ?? "").Should().Contain(field, problem.ToString());
+        problem.GetProperty("detail").GetString()!.Length.Should().BeLessThan(1000, "an oversized input is never echoed whole");
+        after.GetProperty("experiment").ValueKind.Should().Be(JsonValueKind.Null, "a refusal changes nothing");
+    }
 }
