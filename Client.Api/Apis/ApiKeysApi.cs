@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Problems;
@@ -19,8 +20,15 @@ public static class ApiKeysApi
     /// <summary>A new key: 'admin' manages the organization, 'runtime' is for the agent runtime.</summary>
     public sealed record IssueKeyRequest(string? Name, ApiKeyScope? Scope);
 
-    public static async Task<Ok<IReadOnlyList<ApiKeyInfo>>> ListKeys(Guid orgId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListApiKeysAsync());
+    /// <summary>
+    /// Keys checked from memory report their use every 20 s; this process reports its own first, so the listing is
+    /// current for the keys it checked (other API processes' uses appear within 20 s).
+    /// </summary>
+    public static async Task<Ok<IReadOnlyList<ApiKeyInfo>>> ListKeys(Guid orgId, IGrainFactory grains, ResolutionCache held)
+    {
+        await held.ReportKeyUseAsync(orgId);
+        return TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListApiKeysAsync());
+    }
 
     public static async Task<Created<IssuedApiKey>> IssueKey(Guid orgId, IssueKeyRequest request, IGrainFactory grains, ApiKeyValidator validator)
     {
@@ -31,8 +39,10 @@ public static class ApiKeysApi
         return TypedResults.Created($"/v1/organizations/{orgId}/api-keys/{issued.Info.Id}", issued);
     }
 
-    public static async Task<Ok<ApiKeyInfo>> RevokeKey(Guid orgId, string keyId, IGrainFactory grains, ApiKeyValidator validator)
+    public static async Task<Ok<ApiKeyInfo>> RevokeKey(Guid orgId, string keyId, IGrainFactory grains, ApiKeyValidator validator, ResolutionCache held)
     {
+        // The key's use checked from memory here is reported before it leaves this process's memory.
+        await held.ReportKeyUseAsync(orgId);
         var revoked = await grains.GetGrain<IOrganizationGrain>(orgId).RevokeApiKeyAsync(keyId);
         validator.Forget(orgId, keyId);
         return TypedResults.Ok(revoked);

@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Organizations;
 
 namespace ObjectaLabs.Orleans.Api.Security;
@@ -19,8 +20,11 @@ public readonly record struct KeyValidation(Caller? Caller, TimeSpan? RetryAfter
 }
 
 /// <summary>
-/// Checks presented keys: the platform key locally, organization keys against their organization grain.
+/// Checks presented keys: the platform key locally, organization keys from memory when this process holds the
+/// organization (<see cref="ResolutionCache"/>: its active keys are pushed on every issue and revocation, so a revoked key
+/// stops working in every API process within the second), otherwise against their organization grain.
 /// <list type="bullet">
+/// <item>A valid key checked against the grain makes this process hold its organization (one subscribe).</item>
 /// <item>A key known to be valid answers from memory; its check is repeated every <c>Auth:KeyCacheSeconds</c>
 /// (a revocation made through this process takes effect at once, one made elsewhere within that time), and
 /// it is never slowed by the limiter below.</item>
@@ -35,6 +39,7 @@ public readonly record struct KeyValidation(Caller? Caller, TimeSpan? RetryAfter
 public sealed class ApiKeyValidator : IDisposable
 {
     private readonly IGrainFactory _grains;
+    private readonly ResolutionCache _resolution;
     private readonly PlatformAdminKey _platformKey;
     private readonly TimeProvider _clock;
     private readonly AuthSettings _settings;
@@ -45,9 +50,10 @@ public sealed class ApiKeyValidator : IDisposable
     private readonly PartitionedRateLimiter<string> _unverifiedPerAddress;
 
     public ApiKeyValidator(
-        IGrainFactory grains, PlatformAdminKey platformKey, TimeProvider clock, IOptions<AuthSettings> settings, IOptions<RateLimitSettings> limits)
+        IGrainFactory grains, ResolutionCache resolution, PlatformAdminKey platformKey, TimeProvider clock, IOptions<AuthSettings> settings, IOptions<RateLimitSettings> limits)
     {
         _grains = grains;
+        _resolution = resolution;
         _platformKey = platformKey;
         _clock = clock;
         _settings = settings.Value;
@@ -78,16 +84,30 @@ public sealed class ApiKeyValidator : IDisposable
         {
             return KeyValidation.Refused;
         }
+        var now = _clock.GetUtcNow();
+        // An organization this process holds (its snapshot is pushed on every key change) is checked from memory.
+        var listed = true;
+        if (_resolution.TryGetHeld(organizationId, out var held))
+        {
+            if (held.Check(presented, keyId, now, out listed) is { } heldCaller)
+            {
+                return new(heldCaller, null);
+            }
+            if (listed)
+            {
+                return KeyValidation.Refused;
+            }
+            // Not active here: revoked (the grain says so), forged (limited below), or issued a moment ago elsewhere.
+        }
         var hash = ApiKeyFormat.Hash(presented);
         var cacheKey = Convert.ToHexString(hash);
-        var now = _clock.GetUtcNow();
         var known = _valid.Get<KnownKey>(cacheKey);
         if (known is not null && _revoked.TryGetValue(RevokedKey(organizationId, keyId), out _))
         {
             _valid.Remove(cacheKey);
             known = null;
         }
-        if (known is not null && known.CheckedAt + _settings.KeyCacheTtl > now)
+        if (known is not null && listed && known.CheckedAt + _settings.KeyCacheTtl > now)
         {
             return new(new Caller(false, known.Identity), null);
         }
@@ -110,6 +130,7 @@ public sealed class ApiKeyValidator : IDisposable
         {
             case ApiKeyCheckOutcome.Valid when check.Identity is { } identity:
                 RememberWhileUsed(_valid, cacheKey, new KnownKey(identity, now), _settings.KnownKeyLifetime);
+                _resolution.HoldInBackground(organizationId);
                 return new(new Caller(false, identity), null);
             case ApiKeyCheckOutcome.UnknownOrganization:
                 _valid.Remove(cacheKey);
@@ -136,8 +157,11 @@ public sealed class ApiKeyValidator : IDisposable
     }
 
     /// <summary>Drops cached answers for a key that was just revoked.</summary>
-    public void Forget(Guid organizationId, string keyId) =>
+    public void Forget(Guid organizationId, string keyId)
+    {
         Remember(_revoked, RevokedKey(organizationId, keyId), true, _settings.KnownKeyLifetime);
+        _resolution.Revoked(organizationId, keyId);
+    }
 
     public void Dispose()
     {

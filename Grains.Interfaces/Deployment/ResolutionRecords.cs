@@ -1,4 +1,5 @@
 using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Organizations;
 
 namespace ObjectaLabs.Orleans.Deployment;
 
@@ -23,8 +24,9 @@ public sealed record class ModelTarget(
 }
 
 /// <summary>
-/// Everything resolution needs for one organization, answered from memory in each API process: the deployments and the
-/// targets of every model they name. <see cref="Version"/> grows with every change to either.
+/// Everything resolution needs for one organization, answered from memory in each API process: the deployments, the
+/// targets of every model they name, and the active keys (id, scope, hash) so keys are checked from memory too.
+/// <see cref="Version"/> grows with every change to any of them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.resolution-snapshot")]
 public sealed record class ResolutionSnapshot(
@@ -32,7 +34,8 @@ public sealed record class ResolutionSnapshot(
     long Version,
     IReadOnlyDictionary<Guid, AgentDeployment> Agents,
     IReadOnlyDictionary<Guid, ModelTarget> FineTuned,
-    IReadOnlyDictionary<string, ModelTarget> BaseModels)
+    IReadOnlyDictionary<string, ModelTarget> BaseModels,
+    IReadOnlyList<ActiveKey> Keys)
 {
     /// <summary>The target of <paramref name="choice"/>; a model the snapshot does not know never serves.</summary>
     public ModelTarget TargetOf(ModelChoice choice) =>
@@ -65,4 +68,11 @@ public interface IResolutionPublisher : IGrainWithGuidKey
     /// <summary>Told by a model grain that its status changed: the snapshot is rebuilt and pushed when the model is deployed.</summary>
     [Alias("model-changed")]
     Task ModelChangedAsync(Guid modelId);
+
+    /// <summary>
+    /// Told by the organization grain that its active keys changed (issued or revoked): the keys are read back and the
+    /// snapshot pushed. One-way, so the organization grain never waits on this grain.
+    /// </summary>
+    [Alias("keys-changed"), global::Orleans.Concurrency.OneWay]
+    Task KeysChangedAsync();
 }

@@ -25,24 +25,39 @@ public static class ApiKeyFormat
         return (keyId, $"{prefix}_{secret}", prefix);
     }
 
-    /// <summary>Splits a presented key; false for anything that is not shaped like one of ours.</summary>
+    /// <summary>A key's length: marker, organization id (32 hex digits), key id and secret, joined by underscores.</summary>
+    public const int Length = 3 + 1 + 32 + 1 + KeyIdLength + 1 + SecretLength;
+
+    /// <summary>Splits a presented key; false for anything that is not shaped like one of ours. Allocates only the key id.</summary>
     public static bool TryParse(string? key, out Guid organizationId, [NotNullWhen(true)] out string? keyId)
     {
         organizationId = default;
         keyId = null;
-        if (key is null || key.Length != Marker.Length + 1 + 32 + 1 + KeyIdLength + 1 + SecretLength)
+        if (key is null || key.Length != Length)
         {
             return false;
         }
-        var parts = key.Split('_');
-        if (parts.Length != 4 || parts[0] != Marker || parts[2].Length != KeyIdLength || parts[3].Length != SecretLength
-            || !Guid.TryParseExact(parts[1], "N", out organizationId))
+        var span = key.AsSpan();
+        const int idStart = 3 + 1 + 32 + 1;
+        const int secretStart = idStart + KeyIdLength + 1;
+        if (!span.StartsWith(Marker + "_", StringComparison.Ordinal) || span[idStart - 1] != '_' || span[secretStart - 1] != '_'
+            || span.Slice(idStart, KeyIdLength).Contains('_') || span[secretStart..].Contains('_')
+            || !Guid.TryParseExact(span.Slice(Marker.Length + 1, 32), "N", out organizationId))
         {
             return false;
         }
-        keyId = parts[2];
+        keyId = span.Slice(idStart, KeyIdLength).ToString();
         return true;
     }
 
     public static byte[] Hash(string key) => SHA256.HashData(Encoding.UTF8.GetBytes(key));
+
+    /// <summary>The key's SHA-256 into <paramref name="destination"/> (32 bytes), with no allocation, for keys of our <see cref="Length"/>.</summary>
+    public static void Hash(string key, Span<byte> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(key.Length, Length);
+        Span<byte> utf8 = stackalloc byte[Length * 3];
+        var written = Encoding.UTF8.GetBytes(key, utf8);
+        SHA256.HashData(utf8[..written], destination);
+    }
 }

@@ -39,3 +39,10 @@ public enum ApiKeyCheckOutcome
 /// <summary>A key check's result; <see cref="Identity"/> is set exactly when the outcome is valid.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.api-key-check")]
 public sealed record class ApiKeyCheck(ApiKeyCheckOutcome Outcome, ApiKeyIdentity? Identity);
+
+/// <summary>
+/// An active key as API processes hold it to check keys from memory: its id, scope and the SHA-256 of its secret
+/// (never the secret). Revoked keys are not listed.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.active-key")]
+public sealed record class ActiveKey(string KeyId, ApiKeyScope Scope, byte[] Hash);

@@ -67,4 +67,18 @@ public interface IOrganizationGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("authenticate-key"), global::Orleans.Concurrency.AlwaysInterleave]
     ValueTask<ApiKeyCheck> AuthenticateAsync(string keyId, byte[] keyHash);
+
+    /// <summary>
+    /// The active keys' hashes, for API processes that check keys from memory (through the resolution snapshot).
+    /// Interleaves with everything: it only reads, and the deployments grain asks while this grain may be waiting on it.
+    /// </summary>
+    [Alias("active-keys"), global::Orleans.Concurrency.AlwaysInterleave]
+    ValueTask<IReadOnlyList<ActiveKey>> GetActiveKeysAsync();
+
+    /// <summary>
+    /// Last-used times of keys an API process checked from memory, reported in batches; kept in memory and written
+    /// with the next usage flush, like the times <see cref="AuthenticateAsync"/> notes.
+    /// </summary>
+    [Alias("keys-used"), global::Orleans.Concurrency.AlwaysInterleave]
+    Task RecordKeyUseAsync(IReadOnlyDictionary<string, DateTimeOffset> usedAt);
 }

@@ -23,13 +23,56 @@ public sealed class DeploymentsGrain(
     private readonly global::Orleans.Utilities.ObserverManager<IResolutionObserver> _observers = new(TimeSpan.FromMinutes(1), logger);
     private ResolutionSnapshot? _snapshot;
 
+    // The organization's active keys as last read, and when: renewals re-read them at most every KeysRecheck, which
+    // catches a lost one-way "keys changed" message.
+    private IReadOnlyList<ActiveKey>? _keys;
+    private DateTimeOffset _keysReadAt;
+
+    /// <summary>How often a subscription's renewal also re-reads the organization's keys (the push's safety net).</summary>
+    public static readonly TimeSpan KeysRecheck = TimeSpan.FromSeconds(20);
+
     private Guid OrganizationId => this.GetPrimaryKey();
 
     public async Task<ResolutionSnapshot> SubscribeAsync(IResolutionObserver observer)
     {
         _observers.Subscribe(observer, observer);
+        if (_keys is not null && clock.GetUtcNow() - _keysReadAt >= KeysRecheck)
+        {
+            try
+            {
+                await RefreshKeysAsync();
+            }
+            catch (Exception e)
+            {
+                // The snapshot held still answers; the next renewal tries again.
+                logger.LogWarning(e, "Organization {OrganizationId}: keys not re-read for resolution", OrganizationId);
+            }
+        }
         return _snapshot ??= await BuildSnapshotAsync();
     }
+
+    public Task KeysChangedAsync() => RefreshKeysAsync();
+
+    /// <summary>Re-reads the active keys; when they changed, the version grows (kept, like every change) and the snapshot is pushed.</summary>
+    private async Task RefreshKeysAsync()
+    {
+        var keys = await Organization.GetActiveKeysAsync();
+        _keysReadAt = clock.GetUtcNow();
+        if (_keys is not null && SameKeys(_keys, keys))
+        {
+            return;
+        }
+        // Unknown keys (first read in this activation) count as changed: an API process may hold an older set.
+        _keys = keys;
+        await state.CommitAsync(state.State with { Version = state.State.Version + 1 });
+        if (_snapshot is not null)
+        {
+            await PublishAsync();
+        }
+    }
+
+    private static bool SameKeys(IReadOnlyList<ActiveKey> held, IReadOnlyList<ActiveKey> read) =>
+        held.Count == read.Count && held.Zip(read).All(p => p.First.KeyId == p.Second.KeyId && p.First.Scope == p.Second.Scope && p.First.Hash.AsSpan().SequenceEqual(p.Second.Hash));
 
     public Task UnsubscribeAsync(IResolutionObserver observer)
     {
@@ -81,7 +124,12 @@ public sealed class DeploymentsGrain(
                 ? new ModelTarget(model.Provider, model.ProviderModel, ProviderEndpoints.BaseUrlOf(model.Provider), null, model.Id, null, true, null, model.ShutdownDate)
                 : new ModelTarget("unknown", id, null, null, id, null, false, "base model not in the catalog");
         }
-        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels);
+        if (_keys is null)
+        {
+            _keys = await Organization.GetActiveKeysAsync();
+            _keysReadAt = clock.GetUtcNow();
+        }
+        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, _keys);
     }
 
     private static IEnumerable<ModelChoice> References(AgentDeployment deployment)

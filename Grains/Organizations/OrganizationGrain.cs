@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Deployment;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
@@ -216,6 +217,7 @@ public sealed class OrganizationGrain(
         var key = NewKey(next, RequireName(name, "name"), scope, clock.GetUtcNow());
         PruneRevokedKeys(next, clock.GetUtcNow());
         await CommitAsync(next);
+        PublishKeys();
         logger.LogInformation("Organization {OrganizationId} issued {Scope} key {KeyId}", Id, scope, key.Info.Id);
         return key;
     }
@@ -242,6 +244,7 @@ public sealed class OrganizationGrain(
             next.ApiKeys[keyId].RevokedAt = clock.GetUtcNow();
             PruneRevokedKeys(next, clock.GetUtcNow());
             await CommitAsync(next);
+            PublishKeys();
             key = next.ApiKeys[keyId];
             logger.LogInformation("Organization {OrganizationId} revoked key {KeyId}", Id, keyId);
         }
@@ -269,6 +272,42 @@ public sealed class OrganizationGrain(
         }
         return ValueTask.FromResult(new ApiKeyCheck(ApiKeyCheckOutcome.Valid, new ApiKeyIdentity(Id, keyId!, key.Scope)));
     }
+
+    public ValueTask<IReadOnlyList<ActiveKey>> GetActiveKeysAsync()
+    {
+        IReadOnlyList<ActiveKey> keys = S.Exists
+            ? [.. S.ApiKeys.Where(k => k.Value.RevokedAt is null).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => new ActiveKey(k.Key, k.Value.Scope, k.Value.Hash))]
+            : [];
+        return ValueTask.FromResult(keys);
+    }
+
+    public Task RecordKeyUseAsync(IReadOnlyDictionary<string, DateTimeOffset> usedAt)
+    {
+        // Interleaved like AuthenticateAsync: memory only, written by the flush timer's turn.
+        var now = clock.GetUtcNow();
+        foreach (var (keyId, at) in usedAt ?? new Dictionary<string, DateTimeOffset>())
+        {
+            // Revoked keys too: an API process may report use from before the revocation.
+            if (!S.Exists || keyId is null || !S.ApiKeys.TryGetValue(keyId, out var key))
+            {
+                continue;
+            }
+            var used = at > now ? now : at;
+            if ((_usedSince.GetValueOrDefault(keyId) ?? key.LastUsedAt) is not { } lastUsed || used - lastUsed > LastUsedResolution)
+            {
+                _usedSince[keyId] = used;
+                _usageFlush ??= this.RegisterGrainTimer(FlushKeyUsageAsync, new GrainTimerCreationOptions(UsageFlushDelay, Timeout.InfiniteTimeSpan));
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Tells the organization's deployments grain that the active keys changed, so every API process holding the
+    /// organization checks keys from the new set within the second. One-way: that grain reads the keys back with an
+    /// interleaving call, and a lost message is caught by its periodic key check.
+    /// </summary>
+    private void PublishKeys() => GrainFactory.GetGrain<IDeploymentsGrain>(Id).KeysChangedAsync().Ignore();
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

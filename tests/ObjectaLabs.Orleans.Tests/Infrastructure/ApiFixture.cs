@@ -103,6 +103,10 @@ public sealed class ApiFixture : IAsyncLifetime
         return new Uri(api.Urls.First());
     }
 
+    /// <summary>The services of the API host listening at <paramref name="address"/> (the first host when null).</summary>
+    public IServiceProvider ApiServices(Uri? address = null) =>
+        _apis.Single(a => new Uri(a.Urls.First()) == (address ?? BaseAddress)).Services;
+
     public HttpClient Client(string? key = null, Uri? baseAddress = null)
     {
         var client = new HttpClient { BaseAddress = baseAddress ?? BaseAddress, Timeout = TimeSpan.FromSeconds(30) };

@@ -23,7 +23,8 @@ public sealed class ResolverTests
             {
                 [Base] = new("openai", "gpt-4o-mini-2024-07-18", "https://api.openai.com/v1", null, Base, null, true, null, baseShutdown),
                 ["together/Qwen/Qwen2.5-7B-Instruct"] = new("together", "Qwen/Qwen2.5-7B-Instruct", "https://api.together.xyz/v1", null, "Qwen", null, fallbackServes, fallbackServes ? null : "base model not in the catalog"),
-            });
+            },
+            []);
     }
 
     [Theory]
