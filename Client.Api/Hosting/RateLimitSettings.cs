@@ -47,14 +47,14 @@ public static class RateLimiting
                 {
                     return RateLimitPartition.GetNoLimiter("health");
                 }
-                var user = http.User;
-                var keyId = user.FindFirst(ApiKeyAuthenticationHandler.KeyIdClaim)?.Value;
-                var (partition, bucket) = keyId is null
+                // The caller's partitions are built once per key (Caller), so a request allocates no partition string.
+                var caller = http.User.Caller();
+                var (partition, bucket) = caller is null
                     ? ($"ip:{ApiKeyValidator.Partition(http.Connection.RemoteIpAddress)}", settings.Anonymous)
-                    : http.Request.Path.Value is { } path && path.EndsWith("/resolve", StringComparison.Ordinal) ? ($"resolve:{keyId}", settings.Resolution)
-                    : user.IsPlatformAdmin() ? ("platform", settings.Platform)
-                    : user.Scope() == ApiKeyScope.Runtime ? ($"key:{keyId}", settings.Runtime)
-                    : ($"key:{keyId}", settings.Admin);
+                    : http.Request.Path.Value is { } path && path.EndsWith("/resolve", StringComparison.Ordinal) ? (caller.ResolvePartition, settings.Resolution)
+                    : caller.IsPlatformAdmin ? (caller.KeyPartition, settings.Platform)
+                    : caller.Key!.Scope == ApiKeyScope.Runtime ? (caller.KeyPartition, settings.Runtime)
+                    : (caller.KeyPartition, settings.Admin);
                 return RateLimitPartition.GetTokenBucketLimiter(partition, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = Math.Max(1, bucket.Burst),

@@ -31,6 +31,12 @@ public static class StorableRequestText
         {
             throw ProblemException.Invalid("path", $"The request path {pathFault.Reason}.");
         }
+        // Without a percent sign the decoded names and values are the raw text's pieces ('+' becomes a space), so
+        // one scan of the raw query decides (the hot path: resolution's plain '?subject=…').
+        if (request.QueryString.Value is not { Length: > 0 } raw || (!raw.Contains('%') && StorableText.Find(raw.AsSpan()) is null))
+        {
+            return;
+        }
         foreach (var (name, values) in request.Query)
         {
             if (StorableText.Find(name.AsSpan()) is { } nameFault)

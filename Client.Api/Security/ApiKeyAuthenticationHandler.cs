@@ -45,21 +45,7 @@ public sealed class ApiKeyAuthenticationHandler(
         {
             return AuthenticateResult.Fail("The API key is not valid or has been revoked.");
         }
-        var claims = new List<Claim>();
-        if (caller.IsPlatformAdmin)
-        {
-            claims.Add(new Claim(ClaimTypes.Role, PlatformAdminRole));
-            claims.Add(new Claim(KeyIdClaim, "platform"));
-        }
-        else
-        {
-            var key = caller.Key!;
-            claims.Add(new Claim(OrganizationClaim, key.OrganizationId.ToString()));
-            claims.Add(new Claim(ScopeClaim, key.Scope.ToString()));
-            claims.Add(new Claim(KeyIdClaim, key.KeyId));
-        }
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        return AuthenticateResult.Success(new AuthenticationTicket(caller.Principal, SchemeName));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
@@ -160,14 +146,19 @@ public sealed class ApiKeyAuthenticationHandler(
     }
 }
 
-/// <summary>Reads the caller from the claims the handler set.</summary>
+/// <summary>Reads the caller the handler set: from its typed identity, or (any other principal) from the claims.</summary>
 public static class CallerClaims
 {
-    public static bool IsPlatformAdmin(this ClaimsPrincipal user) => user.IsInRole(ApiKeyAuthenticationHandler.PlatformAdminRole);
+    public static Caller? Caller(this ClaimsPrincipal user) => (user.Identity as CallerIdentity)?.Caller;
+
+    public static bool IsPlatformAdmin(this ClaimsPrincipal user) =>
+        user.Caller() is { } caller ? caller.IsPlatformAdmin : user.IsInRole(ApiKeyAuthenticationHandler.PlatformAdminRole);
 
     public static Guid? OrganizationId(this ClaimsPrincipal user) =>
-        Guid.TryParse(user.FindFirstValue(ApiKeyAuthenticationHandler.OrganizationClaim), out var id) ? id : null;
+        user.Caller() is { } caller ? caller.Key?.OrganizationId
+        : Guid.TryParse(user.FindFirstValue(ApiKeyAuthenticationHandler.OrganizationClaim), out var id) ? id : null;
 
     public static ApiKeyScope? Scope(this ClaimsPrincipal user) =>
-        Enum.TryParse<ApiKeyScope>(user.FindFirstValue(ApiKeyAuthenticationHandler.ScopeClaim), out var scope) ? scope : null;
+        user.Caller() is { } caller ? caller.Key?.Scope
+        : Enum.TryParse<ApiKeyScope>(user.FindFirstValue(ApiKeyAuthenticationHandler.ScopeClaim), out var scope) ? scope : null;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Claims;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
@@ -8,8 +9,50 @@ using ObjectaLabs.Orleans.Organizations;
 
 namespace ObjectaLabs.Orleans.Api.Security;
 
-/// <summary>Who is calling, once a key has been checked.</summary>
-public sealed record Caller(bool IsPlatformAdmin, ApiKeyIdentity? Key);
+/// <summary>
+/// Who is calling, once a key has been checked. Built once per key and reused by every request that presents it
+/// (with its principal and rate-limit partitions), so the hot path allocates none of them.
+/// </summary>
+public sealed class Caller(bool isPlatformAdmin, ApiKeyIdentity? key)
+{
+    public static readonly Caller PlatformAdmin = new(true, null);
+
+    private ClaimsPrincipal? _principal;
+
+    public bool IsPlatformAdmin { get; } = isPlatformAdmin;
+
+    public ApiKeyIdentity? Key { get; } = key;
+
+    /// <summary>The principal requests with this key run as (shared, never changed).</summary>
+    public ClaimsPrincipal Principal => _principal ??= new ClaimsPrincipal(new CallerIdentity(this));
+
+    /// <summary>The key's rate-limit partitions: resolution, and everything else.</summary>
+    public string ResolvePartition { get; } = $"resolve:{key?.KeyId ?? "platform"}";
+
+    public string KeyPartition { get; } = key is null ? "platform" : $"key:{key.KeyId}";
+}
+
+/// <summary>The identity of a checked key: its claims for the framework, and the typed <see cref="Caller"/> for our code.</summary>
+public sealed class CallerIdentity : ClaimsIdentity
+{
+    public CallerIdentity(Caller caller) : base(ClaimsOf(caller), ApiKeyAuthenticationHandler.SchemeName) => Caller = caller;
+
+    public Caller Caller { get; }
+
+    private static IEnumerable<Claim> ClaimsOf(Caller caller)
+    {
+        if (caller.IsPlatformAdmin)
+        {
+            yield return new Claim(ClaimTypes.Role, ApiKeyAuthenticationHandler.PlatformAdminRole);
+            yield return new Claim(ApiKeyAuthenticationHandler.KeyIdClaim, "platform");
+            yield break;
+        }
+        var key = caller.Key!;
+        yield return new Claim(ApiKeyAuthenticationHandler.OrganizationClaim, key.OrganizationId.ToString());
+        yield return new Claim(ApiKeyAuthenticationHandler.ScopeClaim, key.Scope.ToString());
+        yield return new Claim(ApiKeyAuthenticationHandler.KeyIdClaim, key.KeyId);
+    }
+}
 
 /// <summary>A key check's answer: the caller, a refusal, or "too many unverified keys from this address".</summary>
 public readonly record struct KeyValidation(Caller? Caller, TimeSpan? RetryAfter)
@@ -78,7 +121,7 @@ public sealed class ApiKeyValidator : IDisposable
     {
         if (presented.StartsWith("olp_", StringComparison.Ordinal))
         {
-            return _platformKey.Matches(presented) ? new(new Caller(true, null), null) : KeyValidation.Refused;
+            return _platformKey.Matches(presented) ? new(Caller.PlatformAdmin, null) : KeyValidation.Refused;
         }
         if (!ApiKeyFormat.TryParse(presented, out var organizationId, out var keyId))
         {
@@ -109,7 +152,7 @@ public sealed class ApiKeyValidator : IDisposable
         }
         if (known is not null && listed && known.CheckedAt + _settings.KeyCacheTtl > now)
         {
-            return new(new Caller(false, known.Identity), null);
+            return new(known.Caller, null);
         }
         if (known is null)
         {
@@ -129,9 +172,10 @@ public sealed class ApiKeyValidator : IDisposable
         switch (check.Outcome)
         {
             case ApiKeyCheckOutcome.Valid when check.Identity is { } identity:
-                RememberWhileUsed(_valid, cacheKey, new KnownKey(identity, now), _settings.KnownKeyLifetime);
+                var caller = known?.Identity == identity ? known.Caller : new Caller(false, identity);
+                RememberWhileUsed(_valid, cacheKey, new KnownKey(caller, now), _settings.KnownKeyLifetime);
                 _resolution.HoldInBackground(organizationId);
-                return new(new Caller(false, identity), null);
+                return new(caller, null);
             case ApiKeyCheckOutcome.UnknownOrganization:
                 _valid.Remove(cacheKey);
                 Remember(_unknownOrganizations, organizationId, true, _settings.RefusalTtl);
@@ -152,7 +196,7 @@ public sealed class ApiKeyValidator : IDisposable
         if (ApiKeyFormat.TryParse(issued.Key, out var organizationId, out var keyId))
         {
             RememberWhileUsed(_valid, Convert.ToHexString(ApiKeyFormat.Hash(issued.Key)),
-                new KnownKey(new ApiKeyIdentity(organizationId, keyId, issued.Info.Scope), DateTimeOffset.MinValue), _settings.KnownKeyLifetime);
+                new KnownKey(new Caller(false, new ApiKeyIdentity(organizationId, keyId, issued.Info.Scope)), DateTimeOffset.MinValue), _settings.KnownKeyLifetime);
         }
     }
 
@@ -217,5 +261,8 @@ public sealed class ApiKeyValidator : IDisposable
         entry.SlidingExpiration = idleLifetime;
     }
 
-    private sealed record KnownKey(ApiKeyIdentity Identity, DateTimeOffset CheckedAt);
+    private sealed record KnownKey(Caller Caller, DateTimeOffset CheckedAt)
+    {
+        public ApiKeyIdentity Identity => Caller.Key!;
+    }
 }

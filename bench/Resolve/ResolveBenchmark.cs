@@ -58,6 +58,10 @@ public static partial class ResolveBenchmark
             // The load generator shares the cores with the API, the silo and PostgreSQL: rounds alternate the two endpoints
             // and the medians are reported, so one noisy round does not decide the ratio.
             Console.WriteLine($"{rounds} rounds of wrk -t2 -c64 -d{duration.TotalSeconds:F0}s, bare endpoint and resolution (runtime key, snapshot in memory) in turn…");
+            // Warm-up, not counted: the first seconds of each endpoint pay for JIT tiering and pools filling.
+            var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
+            await WrkAsync(new Uri(root, BarePath), null, warmUp);
+            await WrkAsync(new Uri(root, resolvePath), runtimeKey, warmUp);
             var bareRuns = new List<(double PerSecond, double P99Ms)>();
             var ourRuns = new List<(double PerSecond, double P99Ms)>();
             for (var round = 0; round < rounds; round++)
