@@ -11,6 +11,17 @@ public enum TokenizerKind
     [JsonStringEnumMemberName("approximate")] Approximate = 2,
 }
 
+/// <summary>
+/// How the provider serves fine-tunes of a model: <see cref="Serverless"/> (per token, ready when training ends) or only on
+/// a <see cref="DedicatedEndpoint"/> the customer starts and pays by the minute (Together, Fireworks), so a registered
+/// model may not be able to answer yet.
+/// </summary>
+public enum FineTunedServing
+{
+    Serverless = 0,
+    DedicatedEndpoint = 1,
+}
+
 /// <summary>USD per 1M tokens; null means the figure is not published in our sources (unknown, not free).</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model-prices")]
 public sealed record class ModelPrices(
@@ -34,7 +45,8 @@ public sealed record class BaseModel(
     ModelPrices Prices,
     DateOnly? ShutdownDate,
     string? Notes,
-    DateOnly? NewJobsUntil = null)
+    DateOnly? NewJobsUntil = null,
+    FineTunedServing FineTunedServing = FineTunedServing.Serverless)
 {
     /// <summary>True once the provider has shut the model down.</summary>
     public bool IsShutDown(DateOnly today) => ShutdownDate is { } date && date <= today;

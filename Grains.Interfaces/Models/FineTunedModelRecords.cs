@@ -62,6 +62,33 @@ public sealed record class ModelUsageThisMonth(long Requests, decimal CostUsd, d
     public static ModelUsageThisMonth NotReportedYet { get; } = new(0, 0m, null, false);
 }
 
+/// <summary>Whether a fine-tuned model can answer requests now, apart from its status.</summary>
+public enum ServingState
+{
+    /// <summary>It answers: served per token by its provider, or its dedicated endpoint is up.</summary>
+    Ready = 0,
+    /// <summary>Its provider serves it only on a dedicated endpoint, and none is running: resolution falls back.</summary>
+    NoEndpoint = 1,
+    /// <summary>Its dedicated endpoint is starting: resolution falls back until it is ready.</summary>
+    EndpointStarting = 2,
+}
+
+/// <summary>
+/// A model's serving state: <see cref="Dedicated"/> when its provider serves fine-tunes only on a dedicated endpoint (then
+/// the endpoint's name and state are recorded here), since when the state holds.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-serving")]
+public sealed record class ModelServing(ServingState State, bool Dedicated, string? Endpoint, DateTimeOffset Since)
+{
+    public const int MaxEndpointLength = 200;
+
+    public bool IsReady => State == ServingState.Ready;
+}
+
+/// <summary>Records a dedicated endpoint's state for a model (what the provider's endpoint reports, or the sandbox simulates).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.serving-update")]
+public sealed record class ServingUpdate(ServingState State, string? Endpoint);
+
 /// <summary>What a finished training job hands the registry, once.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model-registration")]
 public sealed record class ModelRegistration(
@@ -100,4 +127,10 @@ public sealed record class FineTunedModelInfo(
     bool Simulated,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    DateTimeOffset? RetiredAt = null);
+    DateTimeOffset? RetiredAt = null,
+    ModelServing? Serving = null)
+{
+    /// <summary>Ready unless recorded otherwise (models registered before serving states existed were serverless).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public ModelServing ServingNow => Serving ?? new ModelServing(ServingState.Ready, false, null, CreatedAt);
+}

@@ -26,6 +26,13 @@ public interface IFineTunedModelGrain : IGrainWithGuidKey
     /// </summary>
     [Alias("update")]
     Task<FineTunedModelInfo> UpdateAsync(Guid organizationId, ModelUpdate update);
+
+    /// <summary>
+    /// Records the state of the model's dedicated endpoint (providers that serve fine-tunes only on one); resolution sends
+    /// traffic to the model only while it is ready. Refused for models served per token.
+    /// </summary>
+    [Alias("set-serving")]
+    Task<FineTunedModelInfo> SetServingAsync(Guid organizationId, ServingUpdate update);
 }
 
 /// <summary>How model ids follow from job ids: one job yields at most one model, whatever retries happen.</summary>

@@ -127,8 +127,14 @@ public sealed class BaseModelCatalog
         {
             throw new InvalidOperationException($"Model '{m.Id}' accepts new jobs after its shutdown date.");
         }
+        var serving = m.FineTunedServing switch
+        {
+            null or "serverless" => FineTunedServing.Serverless,
+            "dedicatedEndpoint" => FineTunedServing.DedicatedEndpoint,
+            _ => throw new InvalidOperationException($"Model '{m.Id}' has fineTunedServing '{m.FineTunedServing}'; use 'serverless' or 'dedicatedEndpoint'."),
+        };
         return new BaseModel(m.Id, provider, m.Id[prefix.Length..], m.FineTunable, tokenizer,
-            m.ContextTokens, m.MaxTrainingExampleTokens, p, shutdown, m.Notes, newJobsUntil);
+            m.ContextTokens, m.MaxTrainingExampleTokens, p, shutdown, m.Notes, newJobsUntil, serving);
     }
 
     private sealed record CatalogFile([property: JsonRequired] string Version, [property: JsonRequired] List<ProviderEntry> Providers);
@@ -144,5 +150,6 @@ public sealed class BaseModelCatalog
         [property: JsonRequired] ModelPrices Prices,
         string? ShutdownDate,
         string? Notes,
-        string? NewJobsUntil);
+        string? NewJobsUntil,
+        string? FineTunedServing);
 }

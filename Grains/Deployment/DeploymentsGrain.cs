@@ -108,9 +108,14 @@ public sealed class DeploymentsGrain(
             try
             {
                 var model = await GrainFactory.GetGrain<IFineTunedModelGrain>(id).GetAsync(OrganizationId);
-                var serves = model.Status.Serves();
+                var serving = model.ServingNow;
+                var serves = model.Status.Serves() && serving.IsReady;
+                var reason = !model.Status.Serves() ? $"model {model.Status.Name()}"
+                    : serving.State == ServingState.EndpointStarting ? $"dedicated endpoint {serving.Endpoint} starting"
+                    : serving.State == ServingState.NoEndpoint ? "no dedicated endpoint running (its provider serves fine-tunes only on one)"
+                    : null;
                 fineTuned[id] = new ModelTarget(model.Provider, model.ProviderModelId, ProviderEndpoints.BaseUrlOf(model.Provider), id, model.Name, model.Version,
-                    serves, serves ? null : $"model {model.Status.Name()}", ShutdownDate: model.ShutdownDate);
+                    serves, reason, ShutdownDate: model.ShutdownDate);
             }
             catch (ProblemException e) when (e.Kind == ProblemKind.NotFound)
             {

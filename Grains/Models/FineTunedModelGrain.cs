@@ -25,6 +25,11 @@ public sealed class FineTunedModelGrain(
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        // Models registered before serving states existed were served per token: say so in memory (nothing to write).
+        if (state.State.Model is { Serving: null } unrecorded)
+        {
+            state.State = new FineTunedModelState { Model = unrecorded with { Serving = unrecorded.ServingNow } };
+        }
         // A model registered before retirement existed, or whose reminder was lost, gets one now.
         if (state.State.Model is { ShutdownDate: not null } model && await this.GetReminder(RetirementReminder) is null)
         {
@@ -44,11 +49,15 @@ public sealed class FineTunedModelGrain(
             throw ProblemException.Conflict($"Model {Id} is already registered for another job.");
         }
         var now = clock.GetUtcNow();
+        var baseModel = catalog.Find(registration.BaseModel);
+        // A provider that serves fine-tunes only on a dedicated endpoint: registered, but not answering until one is ready.
+        var dedicated = baseModel?.FineTunedServing == FineTunedServing.DedicatedEndpoint;
         var model = new FineTunedModelInfo(
             Id, registration.OrganizationId, registration.JobId, registration.AgentId, registration.Name, registration.Version,
             Description: null, registration.Provider, registration.ProviderModelId, registration.BaseModel, ModelStatus.Active,
-            catalog.Find(registration.BaseModel)?.ShutdownDate, registration.DatasetHash, registration.TrainingExamples,
-            registration.ValidationExamples, registration.Simulated, now, now);
+            baseModel?.ShutdownDate, registration.DatasetHash, registration.TrainingExamples,
+            registration.ValidationExamples, registration.Simulated, now, now,
+            Serving: new ModelServing(dedicated ? ServingState.NoEndpoint : ServingState.Ready, dedicated, null, now));
         // The row first (its constraints may still refuse, and then nothing has changed), then the state.
         await rows.UpsertAsync(model);
         await state.CommitAsync(new FineTunedModelState { Model = model });
@@ -104,6 +113,48 @@ public sealed class FineTunedModelGrain(
         {
             await TellDeploymentsAsync(next);
         }
+        return next;
+    }
+
+    public async Task<FineTunedModelInfo> SetServingAsync(Guid organizationId, ServingUpdate update)
+    {
+        var model = await GetAsync(organizationId);
+        var serving = model.ServingNow;
+        if (!serving.Dedicated)
+        {
+            throw new ProblemException(ProblemKind.Conflict, "Served without an endpoint",
+                $"Model {Id}'s provider ({model.Provider}) serves it per token: it is ready whenever its status serves, and has no endpoint to record.", "state");
+        }
+        if (!Enum.IsDefined(update.State))
+        {
+            throw ProblemException.Invalid("state", "'state' must be 'ready', 'endpointStarting' or 'noEndpoint'.");
+        }
+        var endpoint = update.Endpoint?.Trim();
+        if (endpoint is { Length: 0 })
+        {
+            endpoint = null;
+        }
+        if (endpoint is { Length: > ModelServing.MaxEndpointLength } || endpoint?.Any(char.IsControl) == true)
+        {
+            throw ProblemException.Invalid("endpoint", $"'endpoint' must be at most {ModelServing.MaxEndpointLength} characters, without control characters.");
+        }
+        if (update.State != ServingState.NoEndpoint && endpoint is null)
+        {
+            throw ProblemException.Invalid("endpoint", "'endpoint' (the provider's endpoint name) is required when the endpoint is starting or ready.");
+        }
+        if (update.State == ServingState.NoEndpoint)
+        {
+            endpoint = null;
+        }
+        if (serving.State == update.State && serving.Endpoint == endpoint)
+        {
+            return model;
+        }
+        var now = clock.GetUtcNow();
+        var next = model with { Serving = new ModelServing(update.State, true, endpoint, now), UpdatedAt = now };
+        await SaveAsync(next);
+        logger.LogInformation("Model {ModelId} serving: {State} on {Endpoint}", Id, update.State, endpoint ?? "no endpoint");
+        await TellDeploymentsAsync(next);
         return next;
     }
 

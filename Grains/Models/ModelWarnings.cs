@@ -29,6 +29,12 @@ public static class ModelWarnings
             warnings.Add($"{(days <= UrgentDays ? "Urgent: " : "")}{model.BaseModel} shuts down on {shutdown:yyyy-MM-dd} (in {days} day{(days == 1 ? "" : "s")}): " +
                 "the model will be retired then and its traffic will go to the fallback. Retrain it on a base model that takes new jobs.");
         }
+        if (model.Status.Serves() && model.ServingNow is { IsReady: false } serving)
+        {
+            warnings.Add(serving.State == ServingState.EndpointStarting
+                ? $"Not answering yet: its dedicated endpoint {serving.Endpoint} is starting; its traffic goes to the fallback until it is ready."
+                : $"Not answering: its provider ({model.Provider}) serves fine-tunes only on a dedicated endpoint and none is running; its traffic goes to the fallback. Start one and record it (PUT …/models/{model.Id}/serving).");
+        }
         return warnings;
     }
 }

@@ -83,4 +83,57 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         fellBack.GetProperty("fallbackReason").GetString().Should().Be("model archived");
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task A_model_served_only_on_a_dedicated_endpoint_gets_traffic_only_while_its_endpoint_is_ready()
+    {
+        const string dedicatedBase = "sandbox/sandbox-dedicated";
+        var (org, admin) = await TrainingJobsApiTests.OrganizationWithValidatedExamplesAsync(fixture, "business", 10);
+        var agent = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bot", defaultBaseModel = Base }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var dedicatedJob = Guid.NewGuid();
+        await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = dedicatedJob, name = "Dedicated", baseModel = dedicatedBase })).ReadJsonAsync(HttpStatusCode.Created);
+        var model = (await TrainingJobsApiTests.FinishedAsync(admin, org, dedicatedJob)).GetProperty("modelId").GetGuid();
+        var serverlessJob = Guid.NewGuid();
+        await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = serverlessJob, name = "Serverless", baseModel = Base })).ReadJsonAsync(HttpStatusCode.Created);
+        var serverless = (await TrainingJobsApiTests.FinishedAsync(admin, org, serverlessJob)).GetProperty("modelId").GetGuid();
+        var serving = $"/v1/organizations/{org}/models/{model}/serving";
+        var resolve = $"/v1/organizations/{org}/agents/{agent}/resolve?subject=c-1";
+
+        var registered = await (await admin.GetAsync($"/v1/organizations/{org}/models/{model}")).ReadJsonAsync();
+        await (await admin.PutAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment", new { model = new { modelId = model } })).ReadJsonAsync();
+        var noEndpoint = await (await admin.GetAsync(resolve)).ReadJsonAsync();
+        var missingEndpoint = await (await admin.PutAsJsonAsync(serving, new { state = "ready" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var unknownState = await (await admin.PutAsJsonAsync(serving, new { state = "warm", endpoint = "e" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var longEndpoint = await (await admin.PutAsJsonAsync(serving, new { state = "ready", endpoint = new string('e', 201) })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var perToken = await (await admin.PutAsJsonAsync($"/v1/organizations/{org}/models/{serverless}/serving", new { state = "ready", endpoint = "e" }))
+            .ShouldBeProblemAsync(HttpStatusCode.Conflict);
+        var afterRefusals = await (await admin.GetAsync($"/v1/organizations/{org}/models/{model}")).ReadJsonAsync();
+        var starting = await (await admin.PutAsJsonAsync(serving, new { state = "endpointStarting", endpoint = "acme/support-ep" })).ReadJsonAsync();
+        var whileStarting = await (await admin.GetAsync(resolve)).ReadJsonAsync();
+        var ready = await (await admin.PutAsJsonAsync(serving, new { state = "ready", endpoint = "acme/support-ep" })).ReadJsonAsync();
+        var whenReady = await (await admin.GetAsync(resolve)).ReadJsonAsync();
+        var other = await fixture.CreateOrganizationAsync();
+        using var otherAdmin = fixture.Client(other.AdminKey);
+        var foreign = await otherAdmin.PutAsJsonAsync($"/v1/organizations/{other.Id}/models/{model}/serving", new { state = "noEndpoint" });
+
+        registered.GetProperty("model").GetProperty("serving").GetProperty("state").GetString().Should().Be("noEndpoint");
+        registered.GetProperty("model").GetProperty("serving").GetProperty("dedicated").GetBoolean().Should().BeTrue();
+        registered.GetProperty("warnings").EnumerateArray().Select(w => w.GetString()).Should().Contain(w => w!.Contains("dedicated endpoint"));
+        noEndpoint.GetProperty("fellBack").GetBoolean().Should().BeTrue("a model with no endpoint running cannot answer");
+        noEndpoint.GetProperty("providerModel").GetString().Should().Be("sandbox-small", "the fallback is the agent's base model");
+        noEndpoint.GetProperty("fallbackReason").GetString().Should().Contain("no dedicated endpoint");
+        missingEndpoint.GetProperty("field").GetString().Should().Be("endpoint");
+        unknownState.GetProperty("field").GetString().Should().Be("$.state");
+        longEndpoint.GetProperty("field").GetString().Should().Be("endpoint");
+        perToken.GetProperty("field").GetString().Should().Be("state");
+        afterRefusals.GetProperty("model").GetProperty("serving").GetProperty("state").GetString().Should().Be("noEndpoint", "a refusal changes nothing");
+        starting.GetProperty("model").GetProperty("serving").GetProperty("endpoint").GetString().Should().Be("acme/support-ep");
+        whileStarting.GetProperty("fellBack").GetBoolean().Should().BeTrue();
+        whileStarting.GetProperty("fallbackReason").GetString().Should().Contain("starting");
+        ready.GetProperty("warnings").EnumerateArray().Should().BeEmpty();
+        whenReady.GetProperty("fellBack").GetBoolean().Should().BeFalse();
+        whenReady.GetProperty("modelId").GetGuid().Should().Be(model);
+        foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
 }

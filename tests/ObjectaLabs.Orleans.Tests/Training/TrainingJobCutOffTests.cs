@@ -32,7 +32,7 @@ public sealed class TrainingJobCutOffTests(FakeClockClusterFixture fixture) : IC
         refusal.Which.Message.Should().Contain("took its last new fine-tuning jobs on 2027-01-06");
         refusal.Which.Extensions["alternatives"].Split(',').Should().BeEquivalentTo(
             ["together/meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "together/meta-llama/Meta-Llama-3.1-70B-Instruct-Reference", "together/Qwen/Qwen2.5-7B-Instruct",
-                "sandbox/sandbox-small", "sandbox/sandbox-large"],
+                "sandbox/sandbox-small", "sandbox/sandbox-large", "sandbox/sandbox-dedicated"],
             "after the cut-off the Business plan trains on Together (and the sandbox)");
     }
 }

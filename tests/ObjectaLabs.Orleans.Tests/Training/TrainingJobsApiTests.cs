@@ -109,7 +109,7 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
         shutDown.GetProperty("detail").GetString().Should().Contain("shut down");
         shutDown.GetProperty("rule").GetString().Should().Be("shutdownDate");
         shutDown.GetProperty("alternatives").GetString()!.Split(',').Should().BeEquivalentTo(
-            ["openai/gpt-4o-mini-2024-07-18", "together/meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "together/Qwen/Qwen2.5-7B-Instruct", "sandbox/sandbox-small"],
+            ["openai/gpt-4o-mini-2024-07-18", "together/meta-llama/Meta-Llama-3.1-8B-Instruct-Reference", "together/Qwen/Qwen2.5-7B-Instruct", "sandbox/sandbox-small", "sandbox/sandbox-dedicated"],
             "the Professional plan's models that take new jobs today");
         notTunable.GetProperty("rule").GetString().Should().Be("fineTunable");
         notTunable.GetProperty("field").GetString().Should().Be("baseModel");
