@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Problems;
@@ -27,19 +28,30 @@ public static class AgentsApi
     public static async Task<Ok<IReadOnlyList<AgentInfo>>> ListAgents(Guid orgId, IGrainFactory grains, bool? includeArchived) =>
         TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ListAgentsAsync(includeArchived ?? false));
 
-    public static async Task<Created<AgentInfo>> CreateAgent(Guid orgId, CreateAgentRequest request, IGrainFactory grains)
+    // Agents' base models are what an agent with no deployment resolves to: after a change, this process reads the new
+    // resolution snapshot at once when it holds the organization (the others get it by push within the second).
+    public static async Task<Created<AgentInfo>> CreateAgent(Guid orgId, CreateAgentRequest request, IGrainFactory grains, ResolutionCache cache)
     {
         var agent = await grains.GetGrain<IOrganizationGrain>(orgId).AddAgentAsync(
             request.Name ?? throw ProblemException.Invalid("name", "'name' is required."), request.DefaultBaseModel);
+        await cache.RefreshIfHeldAsync(orgId);
         return TypedResults.Created($"/v1/organizations/{orgId}/agents/{agent.Id}", agent);
     }
 
     public static async Task<Ok<AgentInfo>> GetAgent(Guid orgId, Guid agentId, IGrainFactory grains) =>
         TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).GetAgentAsync(agentId));
 
-    public static async Task<Ok<AgentInfo>> UpdateAgent(Guid orgId, Guid agentId, UpdateAgentRequest request, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).UpdateAgentAsync(agentId, request.Name, request.DefaultBaseModel));
+    public static async Task<Ok<AgentInfo>> UpdateAgent(Guid orgId, Guid agentId, UpdateAgentRequest request, IGrainFactory grains, ResolutionCache cache)
+    {
+        var agent = await grains.GetGrain<IOrganizationGrain>(orgId).UpdateAgentAsync(agentId, request.Name, request.DefaultBaseModel);
+        await cache.RefreshIfHeldAsync(orgId);
+        return TypedResults.Ok(agent);
+    }
 
-    public static async Task<Ok<AgentInfo>> ArchiveAgent(Guid orgId, Guid agentId, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<IOrganizationGrain>(orgId).ArchiveAgentAsync(agentId));
+    public static async Task<Ok<AgentInfo>> ArchiveAgent(Guid orgId, Guid agentId, IGrainFactory grains, ResolutionCache cache)
+    {
+        var agent = await grains.GetGrain<IOrganizationGrain>(orgId).ArchiveAgentAsync(agentId);
+        await cache.RefreshIfHeldAsync(orgId);
+        return TypedResults.Ok(agent);
+    }
 }

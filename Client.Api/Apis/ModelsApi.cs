@@ -64,6 +64,11 @@ public static class ModelsApi
     public static async Task<Ok<DefaultModel>> GetDefault(Guid orgId, IGrainFactory grains) =>
         TypedResults.Ok(new DefaultModel(await grains.GetGrain<IModelRegistryGrain>(orgId).GetDefaultAsync()));
 
-    public static async Task<Ok<DefaultModel>> SetDefault(Guid orgId, DefaultModelRequest request, IGrainFactory grains) =>
-        TypedResults.Ok(new DefaultModel(await grains.GetGrain<IModelRegistryGrain>(orgId).SetDefaultAsync(request.ModelId)));
+    public static async Task<Ok<DefaultModel>> SetDefault(Guid orgId, DefaultModelRequest request, IGrainFactory grains, ObjectaLabs.Orleans.Api.Resolution.ResolutionCache cache)
+    {
+        // The default is what agents with no deployment resolve to.
+        var modelId = await grains.GetGrain<IModelRegistryGrain>(orgId).SetDefaultAsync(request.ModelId);
+        await cache.RefreshIfHeldAsync(orgId);
+        return TypedResults.Ok(new DefaultModel(modelId));
+    }
 }

@@ -16,11 +16,21 @@ public sealed record ResolvedModel(
     ModelTarget Fallback,
     bool FellBack,
     string? FallbackReason,
-    long SnapshotVersion);
+    long SnapshotVersion,
+    ResolutionSource Source);
+
+/// <summary>Where the answer came from: the agent's deployment, else the organization's default model, else the agent's base model.</summary>
+public enum ResolutionSource
+{
+    Deployment = 0,
+    OrganizationDefault = 1,
+    AgentBaseModel = 2,
+}
 
 /// <summary>
 /// Resolution from a snapshot, in memory: the agent's model, or its experiment's arm for the subject (sticky: a pure
-/// function of experiment id and subject), and the fallback when that model does not serve today.
+/// function of experiment id and subject), and the fallback when that model does not serve today. An agent with no
+/// deployment gets the organization's default model, else its own base model.
 /// </summary>
 public static class Resolver
 {
@@ -28,9 +38,10 @@ public static class Resolver
 
     public static ResolvedModel Resolve(ResolutionSnapshot snapshot, Guid agentId, string? subject, DateOnly today)
     {
+        var source = ResolutionSource.Deployment;
         if (!snapshot.Agents.TryGetValue(agentId, out var deployment))
         {
-            throw ProblemException.NotFound("Deployment of agent", agentId);
+            (deployment, source) = Undeployed(snapshot, agentId);
         }
         if (subject is { Length: > MaxSubjectLength })
         {
@@ -51,7 +62,7 @@ public static class Resolver
         var fallback = snapshot.TargetOf(deployment.Fallback);
         if (target.ServesOn(today))
         {
-            return Answer(target, arm, deployment, fallback, fellBack: false, reason: null, snapshot.Version);
+            return Answer(target, arm, deployment, fallback, fellBack: false, reason: null, snapshot.Version, source);
         }
         var reason = target.NotServingReason ?? (target.ShutdownDate is { } date ? $"base model shut down on {date:yyyy-MM-dd}" : "not serving");
         if (!fallback.ServesOn(today))
@@ -59,10 +70,34 @@ public static class Resolver
             throw new ProblemException(ProblemKind.Conflict, "No model can serve",
                 $"Agent {agentId}'s model does not serve ({reason}) and neither does its fallback ({fallback.NotServingReason ?? "shut down"}). Deploy another model.", "agentId");
         }
-        return Answer(fallback, arm, deployment, fallback, fellBack: true, reason, snapshot.Version);
+        return Answer(fallback, arm, deployment, fallback, fellBack: true, reason, snapshot.Version, source);
     }
 
-    private static ResolvedModel Answer(ModelTarget target, ExperimentArm? arm, AgentDeployment deployment, ModelTarget fallback, bool fellBack, string? reason, long version) =>
+    /// <summary>
+    /// An agent with no deployment: the organization's default model (falling back to the agent's base model, else the
+    /// default's own base model), else the agent's base model; an archived or unknown agent, or one with neither, is not found.
+    /// </summary>
+    private static (AgentDeployment Deployment, ResolutionSource Source) Undeployed(ResolutionSnapshot snapshot, Guid agentId)
+    {
+        if (snapshot.AgentBaseModels is not { } agents || !agents.TryGetValue(agentId, out var agentBase))
+        {
+            throw ProblemException.NotFound("Agent", agentId);
+        }
+        if (snapshot.DefaultModel is { } defaultModel)
+        {
+            var fallback = agentBase ?? snapshot.TargetOf(ModelChoice.FineTuned(defaultModel)).BaseModel;
+            return (new AgentDeployment(agentId, ModelChoice.FineTuned(defaultModel), ModelChoice.Base(fallback ?? ""), null, [], DateTimeOffset.MinValue),
+                ResolutionSource.OrganizationDefault);
+        }
+        if (agentBase is not null)
+        {
+            return (new AgentDeployment(agentId, ModelChoice.Base(agentBase), ModelChoice.Base(agentBase), null, [], DateTimeOffset.MinValue), ResolutionSource.AgentBaseModel);
+        }
+        throw new ProblemException(ProblemKind.NotFound, "No model for this agent",
+            $"Agent {agentId} has no deployment and no default base model, and the organization has no default model: deploy a model to it, give it a base model, or set a default model.", "agentId");
+    }
+
+    private static ResolvedModel Answer(ModelTarget target, ExperimentArm? arm, AgentDeployment deployment, ModelTarget fallback, bool fellBack, string? reason, long version, ResolutionSource source) =>
         new(target.Provider, target.ProviderModel, target.BaseUrl, target.ModelId, target.Name, target.Version, arm,
-            arm is null ? null : deployment.Experiment!.Id, fallback, fellBack, reason, version);
+            arm is null ? null : deployment.Experiment!.Id, fallback, fellBack, reason, version, source);
 }

@@ -5,7 +5,7 @@ namespace ObjectaLabs.Orleans.Deployment;
 
 /// <summary>
 /// Where a model choice sends a request: the provider, its model id, its OpenAI-compatible base URL (where it has one),
-/// and whether it serves now (and why not when it does not).
+/// and whether it serves now (and why not when it does not). A fine-tuned target names its <see cref="BaseModel"/>.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model-target")]
 public sealed record class ModelTarget(
@@ -17,7 +17,8 @@ public sealed record class ModelTarget(
     int? Version,
     bool Serves,
     string? NotServingReason,
-    DateOnly? ShutdownDate = null)
+    DateOnly? ShutdownDate = null,
+    string? BaseModel = null)
 {
     /// <summary>True when the target serves on <paramref name="today"/> (a base model past its shutdown date does not).</summary>
     public bool ServesOn(DateOnly today) => Serves && (ShutdownDate is not { } date || today < date);
@@ -25,7 +26,8 @@ public sealed record class ModelTarget(
 
 /// <summary>
 /// Everything resolution needs for one organization, answered from memory in each API process: the deployments, the
-/// targets of every model they name, and the active keys (id, scope, hash) so keys are checked from memory too.
+/// targets of every model they name, the active keys (id, scope, hash) so keys are checked from memory too, and what an
+/// agent with no deployment resolves to: the organization's default model, else the agent's base model (active agents).
 /// <see cref="Version"/> grows with every change to any of them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.resolution-snapshot")]
@@ -35,7 +37,9 @@ public sealed record class ResolutionSnapshot(
     IReadOnlyDictionary<Guid, AgentDeployment> Agents,
     IReadOnlyDictionary<Guid, ModelTarget> FineTuned,
     IReadOnlyDictionary<string, ModelTarget> BaseModels,
-    IReadOnlyList<ActiveKey> Keys)
+    IReadOnlyList<ActiveKey> Keys,
+    IReadOnlyDictionary<Guid, string?>? AgentBaseModels = null,
+    Guid? DefaultModel = null)
 {
     /// <summary>The target of <paramref name="choice"/>; a model the snapshot does not know never serves.</summary>
     public ModelTarget TargetOf(ModelChoice choice) =>
@@ -70,9 +74,10 @@ public interface IResolutionPublisher : IGrainWithGuidKey
     Task ModelChangedAsync(Guid modelId);
 
     /// <summary>
-    /// Told by the organization grain that its active keys changed (issued or revoked): the keys are read back and the
-    /// snapshot pushed. One-way, so the organization grain never waits on this grain.
+    /// Told by the organization grain (keys issued or revoked, agents added, changed or archived) or the model registry
+    /// (the default model) that what resolution reads from them changed: they are read back and the snapshot pushed.
+    /// One-way, so neither ever waits on this grain.
     /// </summary>
-    [Alias("keys-changed"), global::Orleans.Concurrency.OneWay]
-    Task KeysChangedAsync();
+    [Alias("sources-changed"), global::Orleans.Concurrency.OneWay]
+    Task SourcesChangedAsync();
 }

@@ -29,7 +29,7 @@ public interface IModelRegistryGrain : IGrainWithGuidKey
     Task<ModelCard> GetCardAsync(Guid modelId);
 
     /// <summary>The organization's default model, or null.</summary>
-    [Alias("default"), global::Orleans.Concurrency.ReadOnly]
+    [Alias("default"), global::Orleans.Concurrency.AlwaysInterleave]
     ValueTask<Guid?> GetDefaultAsync();
 
     /// <summary>Makes an active model of this organization its default (null clears it); any other status is refused.</summary>

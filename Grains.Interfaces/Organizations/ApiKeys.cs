@@ -46,3 +46,20 @@ public sealed record class ApiKeyCheck(ApiKeyCheckOutcome Outcome, ApiKeyIdentit
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.active-key")]
 public sealed record class ActiveKey(string KeyId, ApiKeyScope Scope, byte[] Hash);
+
+/// <summary>
+/// What resolution needs from the organization grain: its active keys, and its active agents with their default base
+/// model (what an agent with no deployment resolves to, and every deployment's fallback unless set).
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.resolution-sources")]
+public sealed record class OrganizationSources(IReadOnlyList<ActiveKey> Keys, IReadOnlyDictionary<Guid, string?> AgentBaseModels)
+{
+    public static OrganizationSources None { get; } = new([], new Dictionary<Guid, string?>());
+
+    /// <summary>True when both hold the same keys and agents.</summary>
+    public bool SameAs(OrganizationSources other) =>
+        Keys.Count == other.Keys.Count
+        && Keys.Zip(other.Keys).All(p => p.First.KeyId == p.Second.KeyId && p.First.Scope == p.Second.Scope && p.First.Hash.AsSpan().SequenceEqual(p.Second.Hash))
+        && AgentBaseModels.Count == other.AgentBaseModels.Count
+        && AgentBaseModels.All(a => other.AgentBaseModels.TryGetValue(a.Key, out var model) && model == a.Value);
+}

@@ -69,11 +69,11 @@ public interface IOrganizationGrain : IGrainWithGuidKey
     ValueTask<ApiKeyCheck> AuthenticateAsync(string keyId, byte[] keyHash);
 
     /// <summary>
-    /// The active keys' hashes, for API processes that check keys from memory (through the resolution snapshot).
-    /// Interleaves with everything: it only reads, and the deployments grain asks while this grain may be waiting on it.
+    /// The active keys' hashes and the active agents' base models, for resolution's snapshot (API processes check keys
+    /// from memory). Interleaves with everything: it only reads, and the deployments grain asks at any time.
     /// </summary>
-    [Alias("active-keys"), global::Orleans.Concurrency.AlwaysInterleave]
-    ValueTask<IReadOnlyList<ActiveKey>> GetActiveKeysAsync();
+    [Alias("resolution-sources"), global::Orleans.Concurrency.AlwaysInterleave]
+    ValueTask<OrganizationSources> GetResolutionSourcesAsync();
 
     /// <summary>
     /// Last-used times of keys an API process checked from memory, reported in batches; kept in memory and written

@@ -23,47 +23,52 @@ public sealed class DeploymentsGrain(
     private readonly global::Orleans.Utilities.ObserverManager<IResolutionObserver> _observers = new(TimeSpan.FromMinutes(1), logger);
     private ResolutionSnapshot? _snapshot;
 
-    // The organization's active keys as last read, and when: renewals re-read them at most every KeysRecheck, which
-    // catches a lost one-way "keys changed" message.
-    private IReadOnlyList<ActiveKey>? _keys;
-    private DateTimeOffset _keysReadAt;
+    // What the organization grain and the registry last said (keys, agents, default model), and when: renewals re-read
+    // them at most every SourcesRecheck, which catches a lost one-way "sources changed" message.
+    private (OrganizationSources Organization, Guid? DefaultModel)? _sources;
+    private DateTimeOffset _sourcesReadAt;
 
-    /// <summary>How often a subscription's renewal also re-reads the organization's keys (the push's safety net).</summary>
-    public static readonly TimeSpan KeysRecheck = TimeSpan.FromSeconds(20);
+    /// <summary>How often a subscription's renewal also re-reads keys, agents and the default model (the push's safety net).</summary>
+    public static readonly TimeSpan SourcesRecheck = TimeSpan.FromSeconds(20);
 
     private Guid OrganizationId => this.GetPrimaryKey();
 
     public async Task<ResolutionSnapshot> SubscribeAsync(IResolutionObserver observer)
     {
         _observers.Subscribe(observer, observer);
-        if (_keys is not null && clock.GetUtcNow() - _keysReadAt >= KeysRecheck)
+        if (_sources is not null && clock.GetUtcNow() - _sourcesReadAt >= SourcesRecheck)
         {
             try
             {
-                await RefreshKeysAsync();
+                await RefreshSourcesAsync();
             }
             catch (Exception e)
             {
                 // The snapshot held still answers; the next renewal tries again.
-                logger.LogWarning(e, "Organization {OrganizationId}: keys not re-read for resolution", OrganizationId);
+                logger.LogWarning(e, "Organization {OrganizationId}: keys, agents and default model not re-read for resolution", OrganizationId);
             }
         }
         return _snapshot ??= await BuildSnapshotAsync();
     }
 
-    public Task KeysChangedAsync() => RefreshKeysAsync();
-
-    /// <summary>Re-reads the active keys; when they changed, the version grows (kept, like every change) and the snapshot is pushed.</summary>
-    private async Task RefreshKeysAsync()
+    public Task UnsubscribeAsync(IResolutionObserver observer)
     {
-        var keys = await Organization.GetActiveKeysAsync();
-        _keysReadAt = clock.GetUtcNow();
-        if (_keys is not null && SameKeys(_keys, keys))
+        _observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    public Task SourcesChangedAsync() => RefreshSourcesAsync();
+
+    /// <summary>Re-reads keys, agents and the default model; when they changed, the version grows (kept, like every change) and the snapshot is pushed.</summary>
+    private async Task RefreshSourcesAsync()
+    {
+        var read = await ReadSourcesAsync();
+        if (_sources is { } held && held.Organization.SameAs(read.Organization) && held.DefaultModel == read.DefaultModel)
         {
             return;
         }
-        // Unknown keys (first read in this activation) count as changed: an API process may hold an older set.
-        _keys = keys;
+        // Unknown sources (first read in this activation) count as changed: an API process may hold an older set.
+        _sources = read;
         await state.CommitAsync(state.State with { Version = state.State.Version + 1 });
         if (_snapshot is not null)
         {
@@ -71,13 +76,12 @@ public sealed class DeploymentsGrain(
         }
     }
 
-    private static bool SameKeys(IReadOnlyList<ActiveKey> held, IReadOnlyList<ActiveKey> read) =>
-        held.Count == read.Count && held.Zip(read).All(p => p.First.KeyId == p.Second.KeyId && p.First.Scope == p.Second.Scope && p.First.Hash.AsSpan().SequenceEqual(p.Second.Hash));
-
-    public Task UnsubscribeAsync(IResolutionObserver observer)
+    private async Task<(OrganizationSources Organization, Guid? DefaultModel)> ReadSourcesAsync()
     {
-        _observers.Unsubscribe(observer);
-        return Task.CompletedTask;
+        var organization = await Organization.GetResolutionSourcesAsync();
+        var defaultModel = await GrainFactory.GetGrain<IModelRegistryGrain>(OrganizationId).GetDefaultAsync();
+        _sourcesReadAt = clock.GetUtcNow();
+        return (organization, defaultModel);
     }
 
     public async Task ModelChangedAsync(Guid modelId)
@@ -101,7 +105,11 @@ public sealed class DeploymentsGrain(
 
     private async Task<ResolutionSnapshot> BuildSnapshotAsync()
     {
-        var choices = state.State.Agents.Values.SelectMany(References).Distinct().ToList();
+        var (sources, defaultModel) = _sources ??= await ReadSourcesAsync();
+        var choices = state.State.Agents.Values.SelectMany(References)
+            .Concat(sources.AgentBaseModels.Values.OfType<string>().Select(ModelChoice.Base))
+            .Concat(defaultModel is { } id0 ? [ModelChoice.FineTuned(id0)] : [])
+            .Distinct().ToList();
         var fineTuned = new Dictionary<Guid, ModelTarget>();
         foreach (var id in choices.Where(c => c.ModelId is not null).Select(c => c.ModelId!.Value))
         {
@@ -115,7 +123,7 @@ public sealed class DeploymentsGrain(
                     : serving.State == ServingState.NoEndpoint ? "no dedicated endpoint running (its provider serves fine-tunes only on one)"
                     : null;
                 fineTuned[id] = new ModelTarget(model.Provider, model.ProviderModelId, ProviderEndpoints.BaseUrlOf(model.Provider), id, model.Name, model.Version,
-                    serves, reason, ShutdownDate: model.ShutdownDate);
+                    serves, reason, ShutdownDate: model.ShutdownDate, BaseModel: model.BaseModel);
             }
             catch (ProblemException e) when (e.Kind == ProblemKind.NotFound)
             {
@@ -123,18 +131,15 @@ public sealed class DeploymentsGrain(
             }
         }
         var baseModels = new Dictionary<string, ModelTarget>(StringComparer.Ordinal);
-        foreach (var id in choices.Where(c => c.BaseModel is not null).Select(c => c.BaseModel!))
+        // The default model's own base model too: the fallback of an agent with no deployment and no base model.
+        var defaultBase = defaultModel is { } d && fineTuned.TryGetValue(d, out var defaultTarget) ? defaultTarget.BaseModel : null;
+        foreach (var id in choices.Where(c => c.BaseModel is not null).Select(c => c.BaseModel!).Append(defaultBase).OfType<string>().Distinct())
         {
             baseModels[id] = catalog.Find(id) is { } model
                 ? new ModelTarget(model.Provider, model.ProviderModel, ProviderEndpoints.BaseUrlOf(model.Provider), null, model.Id, null, true, null, model.ShutdownDate)
                 : new ModelTarget("unknown", id, null, null, id, null, false, "base model not in the catalog");
         }
-        if (_keys is null)
-        {
-            _keys = await Organization.GetActiveKeysAsync();
-            _keysReadAt = clock.GetUtcNow();
-        }
-        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, _keys);
+        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, sources.Keys, sources.AgentBaseModels, defaultModel);
     }
 
     private static IEnumerable<ModelChoice> References(AgentDeployment deployment)

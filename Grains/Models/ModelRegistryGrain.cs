@@ -81,6 +81,7 @@ public sealed class ModelRegistryGrain(
         // The row first (one transaction moves the flag), then the state.
         await rows.SetDefaultAsync(OrganizationId, modelId);
         await WriteAsync(next);
+        TellDeployments();
         logger.LogInformation("Organization {OrganizationId}: default model {ModelId}", OrganizationId, modelId);
         return modelId;
     }
@@ -93,6 +94,7 @@ public sealed class ModelRegistryGrain(
             next.DefaultModelId = null;
             await rows.SetDefaultAsync(OrganizationId, null);
             await WriteAsync(next);
+            TellDeployments();
             logger.LogInformation("Organization {OrganizationId}: default model {ModelId} stopped serving and is no longer the default", OrganizationId, modelId);
         }
     }
@@ -103,4 +105,7 @@ public sealed class ModelRegistryGrain(
         new(model, model.Id == state.State.DefaultModelId, ModelWarnings.For(model, today), ModelUsageThisMonth.NotReportedYet);
 
     private Task WriteAsync(ModelRegistryState next) => state.CommitAsync(next);
+
+    /// <summary>The default model is what agents with no deployment resolve to: resolution's snapshot follows it (one-way).</summary>
+    private void TellDeployments() => GrainFactory.GetGrain<ObjectaLabs.Orleans.Deployment.IDeploymentsGrain>(OrganizationId).SourcesChangedAsync().Ignore();
 }

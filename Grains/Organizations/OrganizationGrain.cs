@@ -144,6 +144,7 @@ public sealed class OrganizationGrain(
         var next = S.Copy();
         next.Agents[id] = agent;
         await CommitAsync(next);
+        PublishSources();
         return ToInfo(id, agent);
     }
 
@@ -166,6 +167,7 @@ public sealed class OrganizationGrain(
         var next = S.Copy();
         next.Agents[agentId] = updated;
         await CommitAsync(next);
+        PublishSources();
         return ToInfo(agentId, updated);
     }
 
@@ -184,6 +186,7 @@ public sealed class OrganizationGrain(
         var next = S.Copy();
         next.Agents[agentId] = archived;
         await CommitAsync(next);
+        PublishSources();
         logger.LogInformation("Organization {OrganizationId} archived agent {AgentId}", Id, agentId);
         return ToInfo(agentId, archived);
     }
@@ -217,7 +220,7 @@ public sealed class OrganizationGrain(
         var key = NewKey(next, RequireName(name, "name"), scope, clock.GetUtcNow());
         PruneRevokedKeys(next, clock.GetUtcNow());
         await CommitAsync(next);
-        PublishKeys();
+        PublishSources();
         logger.LogInformation("Organization {OrganizationId} issued {Scope} key {KeyId}", Id, scope, key.Info.Id);
         return key;
     }
@@ -244,7 +247,7 @@ public sealed class OrganizationGrain(
             next.ApiKeys[keyId].RevokedAt = clock.GetUtcNow();
             PruneRevokedKeys(next, clock.GetUtcNow());
             await CommitAsync(next);
-            PublishKeys();
+            PublishSources();
             key = next.ApiKeys[keyId];
             logger.LogInformation("Organization {OrganizationId} revoked key {KeyId}", Id, keyId);
         }
@@ -273,12 +276,15 @@ public sealed class OrganizationGrain(
         return ValueTask.FromResult(new ApiKeyCheck(ApiKeyCheckOutcome.Valid, new ApiKeyIdentity(Id, keyId!, key.Scope)));
     }
 
-    public ValueTask<IReadOnlyList<ActiveKey>> GetActiveKeysAsync()
+    public ValueTask<OrganizationSources> GetResolutionSourcesAsync()
     {
-        IReadOnlyList<ActiveKey> keys = S.Exists
-            ? [.. S.ApiKeys.Where(k => k.Value.RevokedAt is null).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => new ActiveKey(k.Key, k.Value.Scope, k.Value.Hash))]
-            : [];
-        return ValueTask.FromResult(keys);
+        if (!S.Exists)
+        {
+            return ValueTask.FromResult(OrganizationSources.None);
+        }
+        IReadOnlyList<ActiveKey> keys = [.. S.ApiKeys.Where(k => k.Value.RevokedAt is null).OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => new ActiveKey(k.Key, k.Value.Scope, k.Value.Hash))];
+        var agents = S.Agents.Where(a => a.Value.ArchivedAt is null).ToDictionary(a => a.Key, a => a.Value.DefaultBaseModel);
+        return ValueTask.FromResult(new OrganizationSources(keys, agents));
     }
 
     public Task RecordKeyUseAsync(IReadOnlyDictionary<string, DateTimeOffset> usedAt)
@@ -303,11 +309,11 @@ public sealed class OrganizationGrain(
     }
 
     /// <summary>
-    /// Tells the organization's deployments grain that the active keys changed, so every API process holding the
-    /// organization checks keys from the new set within the second. One-way: that grain reads the keys back with an
-    /// interleaving call, and a lost message is caught by its periodic key check.
+    /// Tells the organization's deployments grain that its keys or agents changed, so every API process holding the
+    /// organization answers from the new set within the second. One-way: that grain reads them back with an
+    /// interleaving call, and a lost message is caught by its periodic re-read.
     /// </summary>
-    private void PublishKeys() => GrainFactory.GetGrain<IDeploymentsGrain>(Id).KeysChangedAsync().Ignore();
+    private void PublishSources() => GrainFactory.GetGrain<IDeploymentsGrain>(Id).SourcesChangedAsync().Ignore();
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

@@ -65,7 +65,10 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         using var otherAdmin = fixture.Client(otherOrg.AdminKey);
         var foreign = await otherAdmin.GetAsync($"/v1/organizations/{otherOrg.Id}/agents/{agent}/resolve?subject=x");
 
-        undeployed.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        var undeployedAnswer = await undeployed.ReadJsonAsync();
+        undeployedAnswer.GetProperty("source").GetString().Should().Be("agentBaseModel", "an agent with no deployment resolves to its base model");
+        undeployedAnswer.GetProperty("providerModel").GetString().Should().Be("sandbox-small");
+        plain.GetProperty("source").GetString().Should().Be("deployment");
         plain.GetProperty("provider").GetString().Should().Be("sandbox");
         plain.GetProperty("providerModel").GetString().Should().Be("sandbox-small");
         plain.GetProperty("arm").ValueKind.Should().Be(JsonValueKind.Null);
@@ -135,5 +138,55 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         whenReady.GetProperty("fellBack").GetBoolean().Should().BeFalse();
         whenReady.GetProperty("modelId").GetGuid().Should().Be(model);
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task An_agent_with_no_deployment_resolves_to_the_organizations_default_model_else_its_base_model_on_every_api_host()
+    {
+        var (org, admin) = await TrainingJobsApiTests.OrganizationWithValidatedExamplesAsync(fixture, "business", 10);
+        async Task<Guid> AgentAsync(string name, string? baseModel) =>
+            (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name, defaultBaseModel = baseModel }))
+                .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var withBase = await AgentAsync("With base", "sandbox/sandbox-large");
+        var bare = await AgentAsync("No base", null);
+        var jobId = Guid.NewGuid();
+        await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = jobId, name = "Support", baseModel = Base })).ReadJsonAsync(HttpStatusCode.Created);
+        var model = (await TrainingJobsApiTests.FinishedAsync(admin, org, jobId)).GetProperty("modelId").GetGuid();
+        var second = await fixture.StartApiAsync(new Dictionary<string, string?>());
+        var key = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created))
+            .GetProperty("key").GetString();
+        using var two = fixture.Client(key, second);
+        string Resolve(Guid agent) => $"/v1/organizations/{org}/agents/{agent}/resolve?subject=c-1";
+
+        var baseAnswer = await (await two.GetAsync(Resolve(withBase))).ReadJsonAsync();
+        var nothing = await (await two.GetAsync(Resolve(bare))).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+        await (await admin.PutAsJsonAsync($"/v1/organizations/{org}/models/default", new { modelId = model })).ReadJsonAsync();
+        var started = Stopwatch.StartNew();
+        JsonElement viaDefault = default;
+        while ((viaDefault = await (await two.GetAsync(Resolve(withBase))).ReadJsonAsync()).GetProperty("source").GetString() != "organizationDefault"
+            && started.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(20);
+        }
+        var propagation = started.Elapsed;
+        var bareViaDefault = await (await two.GetAsync(Resolve(bare))).ReadJsonAsync();
+        var added = await AgentAsync("Added later", "sandbox/sandbox-small");
+        using var oneRuntime = fixture.Client(key);
+        await (await oneRuntime.GetAsync(Resolve(withBase))).ReadJsonAsync();
+        var addedAnswer = await (await oneRuntime.GetAsync(Resolve(added))).ReadJsonAsync();
+        (await admin.DeleteAsync($"/v1/organizations/{org}/agents/{added}")).StatusCode.Should().Be(HttpStatusCode.OK);
+        var archived = await (await oneRuntime.GetAsync(Resolve(added))).ShouldBeProblemAsync(HttpStatusCode.NotFound);
+
+        baseAnswer.GetProperty("source").GetString().Should().Be("agentBaseModel");
+        baseAnswer.GetProperty("providerModel").GetString().Should().Be("sandbox-large");
+        nothing.GetProperty("field").GetString().Should().Be("agentId");
+        propagation.Should().BeLessThan(TimeSpan.FromSeconds(1), "a new default model reaches every API process within one second");
+        viaDefault.GetProperty("modelId").GetGuid().Should().Be(model);
+        viaDefault.GetProperty("fallback").GetProperty("providerModel").GetString().Should().Be("sandbox-large", "the fallback is the agent's base model");
+        bareViaDefault.GetProperty("modelId").GetGuid().Should().Be(model);
+        bareViaDefault.GetProperty("fallback").GetProperty("providerModel").GetString().Should().Be("sandbox-small", "with no base model of its own, the default's base model");
+        addedAnswer.GetProperty("modelId").GetGuid().Should().Be(model, "an agent added after the organization was held resolves at once on the host that added it");
+        addedAnswer.GetProperty("source").GetString().Should().Be("organizationDefault", "the default applies to every agent with no deployment");
+        archived.GetProperty("title").GetString().Should().Be("Agent not found");
     }
 }
