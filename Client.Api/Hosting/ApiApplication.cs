@@ -54,6 +54,7 @@ public static class ApiApplication
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));
         builder.Services.AddSingleton<ApiKeyValidator>();
         builder.Services.AddSingleton<ResolutionCache>();
+        builder.Services.AddSingleton<ResolveFastPathCounter>();
         builder.Services.AddHostedService<ResolutionRenewal>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -99,6 +100,12 @@ public static class ApiApplication
 
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation("API listening on {Urls}", string.Join(", ", app.Urls)));
+        // The runtime's hot path first: the plain case of resolution answered with the same checks and answer, anything
+        // else passed on to the pipeline below (see ResolveFastPath).
+        if (app.Configuration.GetValue("Api:ResolveFastPath", true))
+        {
+            app.UseResolveFastPath();
+        }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseAuthentication();

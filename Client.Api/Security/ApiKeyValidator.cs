@@ -188,6 +188,19 @@ public sealed class ApiKeyValidator : IDisposable
     }
 
     /// <summary>
+    /// The caller of an organization key decided from memory alone: its organization is held and lists the key with this
+    /// secret. False for anything else (not a key of ours, an organization not held, a key not listed or a wrong secret),
+    /// which <see cref="ValidateAsync"/> then decides and answers.
+    /// </summary>
+    public bool TryCheckHeld(string presented, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Caller? caller)
+    {
+        caller = null;
+        return ApiKeyFormat.TryParse(presented, out var organizationId, out var keyId)
+            && _resolution.TryGetHeld(organizationId, out var held)
+            && (caller = held.Check(presented, keyId, _clock.GetUtcNow(), out _)) is not null;
+    }
+
+    /// <summary>
     /// A key this process just issued is valid by construction: known at once, so its first use is never limited.
     /// It is marked as due for its check, so that first use still reaches the grain and records "last used".
     /// </summary>

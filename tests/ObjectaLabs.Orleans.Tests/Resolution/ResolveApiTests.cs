@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Deployment;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Tests.Training;
@@ -189,4 +191,73 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         addedAnswer.GetProperty("source").GetString().Should().Be("organizationDefault", "the default applies to every agent with no deployment");
         archived.GetProperty("title").GetString().Should().Be("Agent not found");
     }
+
+    [Fact]
+    public async Task The_fast_path_answers_exactly_what_the_general_pipeline_answers_and_passes_every_other_case_on()
+    {
+        var (org, admin) = await fixture.CreateOrganizationAsync("business");
+        using var adminClient = fixture.Client(admin);
+        var agent = (await (await adminClient.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bot", defaultBaseModel = Base }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("id").GetGuid();
+        var deployment = $"/v1/organizations/{org}/agents/{agent}/deployment";
+        await (await adminClient.PutAsJsonAsync(deployment, new { model = new { baseModel = Base } })).ReadJsonAsync();
+        await (await adminClient.PostAsJsonAsync($"{deployment}/experiment", new { candidate = new { baseModel = "sandbox/sandbox-large" }, candidateShare = 0.4 })).ReadJsonAsync();
+        var key = (await (await adminClient.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created))
+            .GetProperty("key").GetString()!;
+        var fast = await fixture.StartApiAsync(new Dictionary<string, string?>());
+        var general = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Api:ResolveFastPath"] = "false" });
+        using var onFast = fixture.Client(key, fast);
+        using var onGeneral = fixture.Client(key, general);
+        var resolve = $"/v1/organizations/{org}/agents/{agent}/resolve";
+        // Both hosts hold the organization (the first valid key check makes them), so the fast host answers from memory.
+        await onFast.GetAsync($"{resolve}?subject=warm");
+        await onGeneral.GetAsync($"{resolve}?subject=warm");
+        var counter = fixture.ApiServices(fast).GetRequiredService<ResolveFastPathCounter>();
+        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(fast).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
+        var before = counter.Answered;
+
+        var same = new List<(string Fast, string General)>();
+        foreach (var subject in Enumerable.Range(0, 60).Select(i => $"conversation-{i}").Append("with space").Append("ünïcode-€"))
+        {
+            var query = $"{resolve}?subject={Uri.EscapeDataString(subject)}";
+            same.Add((await (await onFast.GetAsync(query)).Content.ReadAsStringAsync(), await (await onGeneral.GetAsync(query)).Content.ReadAsStringAsync()));
+        }
+        var answered = counter.Answered - before;
+        var other = await fixture.CreateOrganizationAsync();
+        string[] cases =
+        [
+            resolve,
+            $"{resolve}?subject=",
+            $"{resolve}?subject={new string('s', 300)}",
+            $"{resolve}?subject=a%00b",
+            $"{resolve}?subject=a&subject=b",
+            $"/v1/organizations/{org}/agents/{Guid.NewGuid()}/resolve?subject=x",
+            $"/v1/organizations/{other.Id}/agents/{agent}/resolve?subject=x",
+        ];
+        var refusals = new List<(HttpStatusCode Fast, HttpStatusCode General, string? FastTitle, string? GeneralTitle)>();
+        foreach (var path in cases)
+        {
+            var f = await onFast.GetAsync(path);
+            var g = await onGeneral.GetAsync(path);
+            refusals.Add((f.StatusCode, g.StatusCode, await TitleAsync(f), await TitleAsync(g)));
+        }
+        using var wrongSecret = fixture.Client(key[..^3] + "zzz", fast);
+        var wrong = await wrongSecret.GetAsync($"{resolve}?subject=x");
+        using var viaHeader = new HttpClient { BaseAddress = fast };
+        viaHeader.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var header = await viaHeader.GetAsync($"{resolve}?subject=conversation-1");
+
+        answered.Should().Be(same.Count, "every plain resolution was answered on the fast path");
+        same.Should().AllSatisfy(p => p.Fast.Should().Be(p.General));
+        refusals.Should().AllSatisfy(r => { r.Fast.Should().Be(r.General); r.FastTitle.Should().Be(r.GeneralTitle); });
+        refusals.Select(r => (int)r.Fast).Should().Equal(400, 400, 400, 400, 400, 404, 404);
+        wrong.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
+        (await header.ReadJsonAsync()).GetProperty("arm").GetString().Should().NotBeNull("a key in X-Api-Key goes through the general pipeline, same answer");
+        fixture.ApiServices(general).GetRequiredService<ResolveFastPathCounter>().Answered.Should().Be(0);
+    }
+
+    private static async Task<string?> TitleAsync(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+            ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("title").GetString()
+            : null;
 }
