@@ -25,6 +25,6 @@ public static class ResolveApi
             throw ProblemException.Invalid("subject", "'subject' is given more than once; send one conversation or end-user id.");
         }
         var snapshot = await cache.GetAsync(orgId);
-        return TypedResults.Ok(Resolver.Resolve(snapshot, agentId, subject, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime)));
+        return TypedResults.Ok(Resolver.Resolve(snapshot, agentId, subject, clock.GetUtcNow()));
     }
 }

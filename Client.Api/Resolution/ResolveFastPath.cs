@@ -100,7 +100,7 @@ public static class ResolveFastPath
                 }
             }
             return Resolver.Resolve(held.Snapshot, agentId, request.Query["subject"].ToString() is { Length: > 0 } subject ? subject : null,
-                DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime));
+                clock.GetUtcNow());
         }
         catch (Exception e)
         {

@@ -36,7 +36,7 @@ public static class Resolver
 {
     public const int MaxSubjectLength = 256;
 
-    public static ResolvedModel Resolve(ResolutionSnapshot snapshot, Guid agentId, string? subject, DateOnly today)
+    public static ResolvedModel Resolve(ResolutionSnapshot snapshot, Guid agentId, string? subject, DateTimeOffset now)
     {
         var source = ResolutionSource.Deployment;
         if (!snapshot.Agents.TryGetValue(agentId, out var deployment))
@@ -60,15 +60,15 @@ public static class Resolver
         }
         var target = snapshot.TargetOf(choice);
         var fallback = snapshot.TargetOf(deployment.Fallback);
-        if (target.ServesOn(today))
+        if (target.ServesAt(now))
         {
             return Answer(target, arm, deployment, fallback, fellBack: false, reason: null, snapshot.Version, source);
         }
-        var reason = target.NotServingReason ?? (target.ShutdownDate is { } date ? $"base model shut down on {date:yyyy-MM-dd}" : "not serving");
-        if (!fallback.ServesOn(today))
+        var reason = target.NotServingReasonAt(now);
+        if (!fallback.ServesAt(now))
         {
             throw new ProblemException(ProblemKind.Conflict, "No model can serve",
-                $"Agent {agentId}'s model does not serve ({reason}) and neither does its fallback ({fallback.NotServingReason ?? "shut down"}). Deploy another model.", "agentId");
+                $"Agent {agentId}'s model does not serve ({reason}) and neither does its fallback ({fallback.NotServingReasonAt(now)}). Deploy another model.", "agentId");
         }
         return Answer(fallback, arm, deployment, fallback, fellBack: true, reason, snapshot.Version, source);
     }

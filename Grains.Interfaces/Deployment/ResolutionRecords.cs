@@ -5,7 +5,8 @@ namespace ObjectaLabs.Orleans.Deployment;
 
 /// <summary>
 /// Where a model choice sends a request: the provider, its model id, its OpenAI-compatible base URL (where it has one),
-/// and whether it serves now (and why not when it does not). A fine-tuned target names its <see cref="BaseModel"/>.
+/// and whether it serves now (and why not when it does not). A fine-tuned target names its <see cref="BaseModel"/>. A
+/// target that keeps failing cools down until <see cref="CoolingDownUntil"/>, and its traffic goes to the fallback meanwhile.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model-target")]
 public sealed record class ModelTarget(
@@ -18,10 +19,22 @@ public sealed record class ModelTarget(
     bool Serves,
     string? NotServingReason,
     DateOnly? ShutdownDate = null,
-    string? BaseModel = null)
+    string? BaseModel = null,
+    DateTimeOffset? CoolingDownUntil = null)
 {
-    /// <summary>True when the target serves on <paramref name="today"/> (a base model past its shutdown date does not).</summary>
-    public bool ServesOn(DateOnly today) => Serves && (ShutdownDate is not { } date || today < date);
+    /// <summary>
+    /// True when the target serves at <paramref name="now"/>: not from its base model's shutdown date on, and not while it
+    /// cools down after failures (<see cref="CoolingDownUntil"/>, set from usage reports).
+    /// </summary>
+    public bool ServesAt(DateTimeOffset now) =>
+        Serves && (ShutdownDate is not { } date || DateOnly.FromDateTime(now.UtcDateTime) < date) && (CoolingDownUntil is not { } until || now >= until);
+
+    /// <summary>Why the target does not serve at <paramref name="now"/> (null when it does).</summary>
+    public string? NotServingReasonAt(DateTimeOffset now) =>
+        ServesAt(now) ? null
+        : !Serves ? NotServingReason ?? "not serving"
+        : ShutdownDate is { } date && DateOnly.FromDateTime(now.UtcDateTime) >= date ? $"base model shut down on {date:yyyy-MM-dd}"
+        : $"cooling down after failures until {CoolingDownUntil:yyyy-MM-ddTHH:mm:ssZ}";
 }
 
 /// <summary>
