@@ -54,11 +54,28 @@ public sealed class SiloProcess : IDisposable
         }
         var process = Process.Start(info)!;
         var silo = new SiloProcess(process, siloPort, gatewayPort);
-        process.OutputDataReceived += (_, e) => silo.Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => silo.Keep(e.Data);
+        KeepOutput(process, silo._output);
+        return silo;
+    }
+
+    /// <summary>Keeps the last 200 lines a child process prints, for failure messages.</summary>
+    internal static void KeepOutput(Process process, ConcurrentQueue<string> output)
+    {
+        void Keep(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+            output.Enqueue(line);
+            while (output.Count > 200 && output.TryDequeue(out _))
+            {
+            }
+        }
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        return silo;
     }
 
     /// <summary>SIGKILL: the process dies at once, as in a machine or runtime crash.</summary>
@@ -89,23 +106,13 @@ public sealed class SiloProcess : IDisposable
         _process.Dispose();
     }
 
-    private void Keep(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        _output.Enqueue(line);
-        while (_output.Count > 200 && _output.TryDequeue(out _))
-        {
-        }
-    }
+    private static string SiloDll() => BuiltDll("Silo", "ObjectaLabs.Orleans.Silo.dll");
 
-    private static string SiloDll()
+    /// <summary>A project's binary, built alongside the tests (the test project references it), in the same configuration.</summary>
+    internal static string BuiltDll(string project, string dll)
     {
-        // Built alongside the tests (the test project references Silo), in the same configuration.
         var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
-        var path = Path.Combine(PostgresServer.RepositoryRoot, "Silo", "bin", configuration, "net10.0", "ObjectaLabs.Orleans.Silo.dll");
-        return File.Exists(path) ? path : throw new FileNotFoundException("Build the solution first: the silo binary is missing.", path);
+        var path = Path.Combine(PostgresServer.RepositoryRoot, project, "bin", configuration, "net10.0", dll);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {dll} is missing.", path);
     }
 }
