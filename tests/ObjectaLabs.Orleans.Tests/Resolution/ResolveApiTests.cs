@@ -63,6 +63,10 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         await Eventually.Async(async () => (fellBack = await (await two.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync()).GetProperty("fellBack").GetBoolean(),
             TimeSpan.FromSeconds(5), "archiving the candidate reaches the other API host by push");
         var archivePropagation = archivedAt.Elapsed;
+        await (await admin.PatchAsJsonAsync($"/v1/organizations/{org}/models/{model}", new { status = "deleted" })).ReadJsonAsync();
+        JsonElement deleted = default;
+        await Eventually.Async(async () => (deleted = await (await two.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync()).GetProperty("fallbackReason").GetString() == "model deleted",
+            TimeSpan.FromSeconds(5), "deleting the candidate reaches the other API host by push");
         var otherOrg = await fixture.CreateOrganizationAsync();
         using var otherAdmin = fixture.Client(otherOrg.AdminKey);
         var foreign = await otherAdmin.GetAsync($"/v1/organizations/{otherOrg.Id}/agents/{agent}/resolve?subject=x");
@@ -86,6 +90,7 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         fellBack.GetProperty("arm").GetString().Should().Be("candidate");
         fellBack.GetProperty("providerModel").GetString().Should().Be("sandbox-small", "the fallback is the agent's base model");
         fellBack.GetProperty("fallbackReason").GetString().Should().Be("model archived");
+        (deleted.GetProperty("fellBack").GetBoolean(), deleted.GetProperty("providerModel").GetString()).Should().Be((true, "sandbox-small"));
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
 
