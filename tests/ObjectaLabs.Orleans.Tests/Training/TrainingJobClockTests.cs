@@ -59,20 +59,27 @@ public sealed class TrainingJobClockTests(FakeClockClusterFixture fixture) : ICl
             {
                 await Eventually.Async(async () => (info = await job.GetAsync(org)).ModelId is not null, TimeSpan.FromSeconds(10), "a succeeded job registers its model");
             }
-            if (info.LastPolledAt is not null && info.LastPolledAt != polls.LastOrDefault()?.LastPolledAt)
-            {
-                polls.Add(info);
-            }
-            else if (info.LastPolledAt is not null && info.Status != polls[^1].Status)
-            {
-                // The same poll, read again after its turn went on (the status it saw, then the model it registered).
-                polls[^1] = info;
-            }
+            Record(info);
             if (info.ModelId is null)
             {
                 fixture.Clock.Advance(TimeSpan.FromSeconds(1));
                 await Task.Delay(20);
                 info = await job.GetAsync(org);
+            }
+        }
+
+        // The last read may be the poll that succeeded and registered the model (it ended the loop): it counts too.
+        Record(info);
+        void Record(TrainingJobInfo read)
+        {
+            if (read.LastPolledAt is not null && read.LastPolledAt != polls.LastOrDefault()?.LastPolledAt)
+            {
+                polls.Add(read);
+            }
+            else if (read.LastPolledAt is not null && read.Status != polls[^1].Status)
+            {
+                // The same poll, read again after its turn went on (the status it saw, then the model it registered).
+                polls[^1] = read;
             }
         }
 
