@@ -57,6 +57,12 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         var candidate = await (await one.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync();
         var noSubject = await (await one.GetAsync($"/v1/organizations/{org}/agents/{agent}/resolve")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
 
+        // Deprecated still serves: the other host gets the new version and still answers the candidate.
+        var versionBefore = candidate.GetProperty("snapshotVersion").GetInt64();
+        await (await admin.PatchAsJsonAsync($"/v1/organizations/{org}/models/{model}", new { status = "deprecated" })).ReadJsonAsync();
+        JsonElement deprecated = default;
+        await Eventually.Async(async () => (deprecated = await (await two.GetAsync(Resolve(subjects[armsOne.IndexOf("candidate")]))).ReadJsonAsync()).GetProperty("snapshotVersion").GetInt64() > versionBefore,
+            TimeSpan.FromSeconds(5), "deprecating the candidate reaches the other API host by push");
         await (await admin.PatchAsJsonAsync($"/v1/organizations/{org}/models/{model}", new { status = "archived" })).ReadJsonAsync();
         JsonElement fellBack = default;
         var archivedAt = Stopwatch.StartNew();
@@ -89,6 +95,7 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         noSubject.GetProperty("field").GetString().Should().Be("subject");
         fellBack.GetProperty("arm").GetString().Should().Be("candidate");
         fellBack.GetProperty("providerModel").GetString().Should().Be("sandbox-small", "the fallback is the agent's base model");
+        (deprecated.GetProperty("fellBack").GetBoolean(), deprecated.GetProperty("modelId").GetGuid()).Should().Be((false, model), "a deprecated model still serves");
         fellBack.GetProperty("fallbackReason").GetString().Should().Be("model archived");
         (deleted.GetProperty("fellBack").GetBoolean(), deleted.GetProperty("providerModel").GetString()).Should().Be((true, "sandbox-small"));
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
