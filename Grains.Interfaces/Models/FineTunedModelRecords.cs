@@ -82,6 +82,7 @@ public sealed record class ModelServing(ServingState State, bool Dedicated, stri
 {
     public const int MaxEndpointLength = 200;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsReady => State == ServingState.Ready;
 }
 
