@@ -34,9 +34,6 @@ public sealed class ResolutionCache : IResolutionObserver
         _reference = new Lazy<IResolutionObserver>(() => grains.CreateObjectReference<IResolutionObserver>(this));
     }
 
-    /// <summary>Organizations held, for renewal.</summary>
-    public IReadOnlyCollection<Guid> Organizations => [.. _held.Keys];
-
     /// <summary>The organization's snapshot: from memory, or (cold) from one subscribe call.</summary>
     public ValueTask<ResolutionSnapshot> GetAsync(Guid organizationId)
     {

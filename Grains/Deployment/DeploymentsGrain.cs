@@ -28,7 +28,7 @@ public sealed class DeploymentsGrain(
     private (OrganizationSources Organization, Guid? DefaultModel)? _sources;
     private DateTimeOffset _sourcesReadAt;
 
-    /// <summary>How often a subscription's renewal also re-reads keys, agents and the default model (the push's safety net).</summary>
+    /// <summary>How often a subscription's renewal also re-reads keys, agents, the default model and the models' states (the push's safety net).</summary>
     public static readonly TimeSpan SourcesRecheck = TimeSpan.FromSeconds(20);
 
     private Guid OrganizationId => this.GetPrimaryKey();
@@ -41,6 +41,9 @@ public sealed class DeploymentsGrain(
             try
             {
                 await RefreshSourcesAsync();
+                // Rebuilt too (at most every SourcesRecheck): a model whose "changed" call failed is caught here, and the
+                // API processes take the answer (same version, newer content) on this renewal.
+                _snapshot = await BuildSnapshotAsync();
             }
             catch (Exception e)
             {
@@ -99,6 +102,8 @@ public sealed class DeploymentsGrain(
     /// <summary>Rebuilds the snapshot and pushes it to every subscribed API process.</summary>
     private async Task PublishAsync()
     {
+        // A failed rebuild leaves none held, so the next subscription rebuilds instead of answering the stale one.
+        _snapshot = null;
         var snapshot = _snapshot = await BuildSnapshotAsync();
         await _observers.Notify(o => o.ChangedAsync(snapshot));
     }

@@ -243,7 +243,7 @@ public sealed class FineTunedModelGrain(
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // The API processes renew their subscriptions every 20 s and resync from the answer.
+            // The deployments grain rebuilds its snapshot on a renewal at most every 20 s, and the API processes take it.
             logger.LogWarning(e, "Model {ModelId}: the deployments were not told of its change", Id);
         }
     }
