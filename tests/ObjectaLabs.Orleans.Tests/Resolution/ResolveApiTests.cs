@@ -123,6 +123,9 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         var missingEndpoint = await (await admin.PutAsJsonAsync(serving, new { state = "ready" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         var unknownState = await (await admin.PutAsJsonAsync(serving, new { state = "warm", endpoint = "e" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         var longEndpoint = await (await admin.PutAsJsonAsync(serving, new { state = "ready", endpoint = new string('e', 201) })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var controlEndpoint = await (await admin.PutAsJsonAsync(serving, new { state = "ready", endpoint = "ep\u0001x" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var numericState = await (await admin.PutAsJsonAsync(serving, new { state = 0, endpoint = "e" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var noState = await (await admin.PutAsJsonAsync(serving, new { endpoint = "e" })).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
         var perToken = await (await admin.PutAsJsonAsync($"/v1/organizations/{org}/models/{serverless}/serving", new { state = "ready", endpoint = "e" }))
             .ShouldBeProblemAsync(HttpStatusCode.Conflict);
         var afterRefusals = await (await admin.GetAsync($"/v1/organizations/{org}/models/{model}")).ReadJsonAsync();
@@ -143,6 +146,9 @@ public sealed class ResolveApiTests(ApiFixture fixture)
         missingEndpoint.GetProperty("field").GetString().Should().Be("endpoint");
         unknownState.GetProperty("field").GetString().Should().Be("$.state");
         longEndpoint.GetProperty("field").GetString().Should().Be("endpoint");
+        controlEndpoint.GetProperty("field").GetString().Should().Be("endpoint");
+        numericState.GetProperty("field").GetString().Should().Be("$.state");
+        noState.GetProperty("field").GetString().Should().Be("state");
         perToken.GetProperty("field").GetString().Should().Be("state");
         afterRefusals.GetProperty("model").GetProperty("serving").GetProperty("state").GetString().Should().Be("noEndpoint", "a refusal changes nothing");
         starting.GetProperty("model").GetProperty("serving").GetProperty("endpoint").GetString().Should().Be("acme/support-ep");
