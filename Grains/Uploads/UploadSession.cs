@@ -208,7 +208,7 @@ public sealed class UploadSession : IAsyncDisposable
         }
         if (staged.Count > 0)
         {
-            await ExampleRows.StageAsync(Connection(), staged, cancellationToken);
+            await ExampleRows.StageAsync(Connection(), staged, hashesOnly: _options.DryRun, cancellationToken);
             await SpendBudgetAsync(staged[0].Line, staged[^1].Line, cancellationToken);
         }
         if (_invalid > _settings.MaxInvalidLines)
