@@ -12,6 +12,7 @@ using ObjectaLabs.Orleans.Api.Deployment;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
+using ObjectaLabs.Orleans.Api.Usage;
 using ObjectaLabs.Orleans.Hosting;
 using Orleans.Configuration;
 using Orleans.Dashboard;
@@ -135,6 +136,7 @@ public static class ApiApplication
         api.MapModelsApi();
         api.MapDeploymentsApi();
         api.MapResolveApi();
+        api.MapUsageApi();
         return app;
     }
 }

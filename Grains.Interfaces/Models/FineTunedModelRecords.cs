@@ -53,14 +53,12 @@ public sealed record class ModelUpdate(string? Name, string? Description, ModelS
 public sealed record class ModelCard(FineTunedModelInfo Model, bool IsDefault, IReadOnlyList<string> Warnings, ModelUsageThisMonth Usage);
 
 /// <summary>
-/// This month's requests, cost and satisfaction of a model. Usage reporting is not built yet: every figure is zero
-/// (and satisfaction null) and <see cref="Reported"/> is false until it is.
+/// A model's usage this month (UTC, from <see cref="Since"/>) as the runtime reported it: requests, cost at the catalog's
+/// fine-tuned prices, mean satisfaction (null before the first rating) and how many ratings it is the mean of. Figures
+/// trail the reports by a few seconds.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.model-usage-month")]
-public sealed record class ModelUsageThisMonth(long Requests, decimal CostUsd, double? Satisfaction, bool Reported)
-{
-    public static ModelUsageThisMonth NotReportedYet { get; } = new(0, 0m, null, false);
-}
+public sealed record class ModelUsageThisMonth(DateTimeOffset Since, long Requests, decimal CostUsd, double? Satisfaction, long Ratings);
 
 /// <summary>Whether a fine-tuned model can answer requests now, apart from its status.</summary>
 public enum ServingState

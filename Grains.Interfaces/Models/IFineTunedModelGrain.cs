@@ -6,7 +6,7 @@ namespace ObjectaLabs.Orleans.Models;
 /// not found. The registry lifecycle, usage counters and A/B state live here too.
 /// </summary>
 [Alias("objectalabs.IFineTunedModelGrain")]
-public interface IFineTunedModelGrain : IGrainWithGuidKey
+public interface IFineTunedModelGrain : IGrainWithGuidKey, ObjectaLabs.Orleans.Usage.IModelUsage
 {
     /// <summary>Registers the model; idempotent for the same job, refused for a different one.</summary>
     [Alias("register")]

@@ -1,6 +1,7 @@
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Usage;
 
 namespace ObjectaLabs.Orleans.Models;
 
@@ -9,6 +10,8 @@ public sealed class FineTunedModelGrain(
     [PersistentState("model", StorageNames.Postgres)] IPersistentState<FineTunedModelState> state,
     BaseModelCatalog catalog,
     FineTunedModelRows rows,
+    UsageRollups rollups,
+    Microsoft.Extensions.Options.IOptions<UsageOptions> usageOptions,
     TimeProvider clock,
     ILogger<FineTunedModelGrain> logger) : Grain, IFineTunedModelGrain, IRemindable
 {
@@ -22,6 +25,9 @@ public sealed class FineTunedModelGrain(
     private static readonly TimeSpan RetirementCheck = TimeSpan.FromDays(1);
 
     private Guid Id => this.GetPrimaryKey();
+
+    // This model's usage, added up in memory and written to its hourly rollups on a timer (never to the grain state).
+    private UsageWriter? _usage;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -37,6 +43,21 @@ public sealed class FineTunedModelGrain(
         }
         await base.OnActivateAsync(cancellationToken);
     }
+
+    public async Task RecordUsageAsync(Guid organizationId, IReadOnlyList<UsageDelta> deltas)
+    {
+        var model = await GetAsync(organizationId);
+        if (deltas.Any(d => d.Key.Model.ModelId != Id))
+        {
+            throw new InvalidOperationException($"Usage of another model was sent to model {Id}.");
+        }
+        var prices = catalog.Find(model.BaseModel)?.Prices;
+        _usage ??= new UsageWriter(this, new UsageLedger(organizationId, rollups, prices?.FineTunedInput, prices?.FineTunedOutput, clock), usageOptions.Value, logger);
+        await _usage.AddAsync(deltas);
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        _usage?.FlushAsync() ?? Task.CompletedTask;
 
     public async Task<FineTunedModelInfo> RegisterAsync(ModelRegistration registration)
     {

@@ -7,6 +7,7 @@ namespace ObjectaLabs.Orleans.Models;
 public sealed class ModelRegistryGrain(
     [PersistentState("model-registry", StorageNames.Postgres)] IPersistentState<ModelRegistryState> state,
     FineTunedModelRows rows,
+    ObjectaLabs.Orleans.Usage.UsageRollups rollups,
     TimeProvider clock,
     ILogger<ModelRegistryGrain> logger) : Grain, IModelRegistryGrain
 {
@@ -42,7 +43,8 @@ public sealed class ModelRegistryGrain(
     {
         var models = await Task.WhenAll(state.State.ModelIds.Select(id => GrainFactory.GetGrain<IFineTunedModelGrain>(id).GetAsync(OrganizationId).AsTask()));
         var today = Today;
-        return [.. models.Where(m => includeDeleted || m.Status != ModelStatus.Deleted).Select(m => Card(m, today))];
+        var usage = await rollups.FineTunedSinceAsync(OrganizationId, MonthStart);
+        return [.. models.Where(m => includeDeleted || m.Status != ModelStatus.Deleted).Select(m => Card(m, today, usage))];
     }
 
     public async Task<ModelCard> GetCardAsync(Guid modelId)
@@ -51,7 +53,8 @@ public sealed class ModelRegistryGrain(
         {
             throw ProblemException.NotFound("Model", modelId);
         }
-        return Card(await GrainFactory.GetGrain<IFineTunedModelGrain>(modelId).GetAsync(OrganizationId), Today);
+        var model = await GrainFactory.GetGrain<IFineTunedModelGrain>(modelId).GetAsync(OrganizationId);
+        return Card(model, Today, await rollups.FineTunedSinceAsync(OrganizationId, MonthStart));
     }
 
     public ValueTask<Guid?> GetDefaultAsync() => ValueTask.FromResult(state.State.DefaultModelId);
@@ -101,8 +104,22 @@ public sealed class ModelRegistryGrain(
 
     private DateOnly Today => DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
 
-    private ModelCard Card(FineTunedModelInfo model, DateOnly today) =>
-        new(model, model.Id == state.State.DefaultModelId, ModelWarnings.For(model, today), ModelUsageThisMonth.NotReportedYet);
+    /// <summary>The first instant of this month (UTC): where a card's usage starts.</summary>
+    private DateTimeOffset MonthStart
+    {
+        get
+        {
+            var now = clock.GetUtcNow().UtcDateTime;
+            return new DateTimeOffset(now.Year, now.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        }
+    }
+
+    private ModelCard Card(FineTunedModelInfo model, DateOnly today, Dictionary<Guid, (long Requests, decimal CostUsd, long RatingSum, long Ratings)> usage)
+    {
+        var (requests, cost, ratingSum, ratings) = usage.GetValueOrDefault(model.Id);
+        return new(model, model.Id == state.State.DefaultModelId, ModelWarnings.For(model, today),
+            new ModelUsageThisMonth(MonthStart, requests, cost, ratings == 0 ? null : (double)ratingSum / ratings, ratings));
+    }
 
     private Task WriteAsync(ModelRegistryState next) => state.CommitAsync(next);
 

@@ -13,6 +13,7 @@ using ObjectaLabs.Orleans.Silo.Database;
 using ObjectaLabs.Orleans.Tokens;
 using ObjectaLabs.Orleans.Training.Jobs;
 using ObjectaLabs.Orleans.Uploads;
+using ObjectaLabs.Orleans.Usage;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -131,6 +132,11 @@ public static class SiloHostBuilder
         services.AddOptions<TrainingJobOptions>().BindConfiguration(TrainingJobOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<TrainingJobRows>();
         services.AddSingleton<ObjectaLabs.Orleans.Models.FineTunedModelRows>();
+        services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<UsageRollups>();
+        services.AddSingleton<OrganizationModels>();
+        services.AddSingleton<UsageBuffer>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<UsageBuffer>());
     }
 
     public static string RequireConnectionString(IConfiguration configuration) =>

@@ -107,7 +107,7 @@ public sealed class ModelRegistryTests(ClusterFixture fixture)
         foreign.Which.Kind.Should().Be(ProblemKind.NotFound);
         cards.Select(c => (c.Model.Id, c.IsDefault)).Should().Equal((first.Id, true), (second.Id, false));
         cards[1].Warnings.Should().ContainSingle().Which.Should().StartWith("Deprecated");
-        cards.Should().OnlyContain(c => c.Usage == ModelUsageThisMonth.NotReportedYet);
+        cards.Should().OnlyContain(c => c.Usage.Requests == 0 && c.Usage.CostUsd == 0m && c.Usage.Satisfaction == null && c.Usage.Since.Day == 1, "no usage was reported");
         (await registry.GetDefaultAsync()).Should().BeNull("archiving the default cleared it");
         await using var connection = await fixture.Database.DataSource.OpenConnectionAsync();
         (await Dapper.SqlMapper.ExecuteScalarAsync<int>(connection, "SELECT count(*)::int FROM fine_tuned_models WHERE organization_id = @organizationId AND is_default", new { organizationId }))

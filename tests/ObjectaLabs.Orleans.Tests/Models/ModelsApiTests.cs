@@ -38,7 +38,7 @@ public sealed class ModelsApiTests(ApiFixture fixture)
 
         card.GetProperty("model").GetProperty("status").GetString().Should().Be("active");
         card.GetProperty("warnings").GetArrayLength().Should().Be(0);
-        card.GetProperty("usage").GetProperty("reported").GetBoolean().Should().BeFalse("usage reporting comes with the usage issue");
+        card.GetProperty("usage").GetProperty("requests").GetInt64().Should().Be(0, "no usage was reported");
         setDefault.GetProperty("modelId").GetGuid().Should().Be(modelId);
         described.GetProperty("model").GetProperty("name").GetString().Should().Be("Support EMEA");
         described.GetProperty("model").GetProperty("description").GetString().Should().Be("Tickets from EMEA.");

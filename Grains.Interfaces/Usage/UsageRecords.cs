@@ -1,0 +1,136 @@
+using ObjectaLabs.Orleans.Deployment;
+
+namespace ObjectaLabs.Orleans.Usage;
+
+/// <summary>The experiment arm a request was assigned to; <see cref="None"/> outside experiments.</summary>
+public enum UsageArm
+{
+    None = 0,
+    Control = 1,
+    Candidate = 2,
+}
+
+/// <summary>
+/// What usage is counted by: the model that served (a fine-tuned model or a catalog base model), the experiment and arm
+/// the subject was assigned to, whether the fallback served it instead of the model it was assigned (counted apart, never
+/// mixed into its arm), and the hour (UTC, whole) the request ended in.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-key")]
+public sealed record class UsageKey(ModelChoice Model, Guid? ExperimentId, UsageArm Arm, bool FellBack, DateTimeOffset Hour)
+{
+    /// <summary>How old a reported request may be: older ones are refused (their hours' figures were read long ago).</summary>
+    public static readonly TimeSpan MaxEventAge = TimeSpan.FromDays(7);
+
+    /// <summary>The whole UTC hour <paramref name="at"/> falls in.</summary>
+    public static DateTimeOffset HourOf(DateTimeOffset at)
+    {
+        var utc = at.ToUniversalTime();
+        return new DateTimeOffset(utc.Year, utc.Month, utc.Day, utc.Hour, 0, 0, TimeSpan.Zero);
+    }
+}
+
+/// <summary>
+/// Some requests of one <see cref="UsageKey"/>, counted: what the API makes of a batch's events (one entry per key in
+/// the batch, <see cref="FirstEvent"/> the index of its first event, for refusals), with every latency in microseconds.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-entry")]
+public sealed record class UsageEntry(
+    UsageKey Key,
+    int FirstEvent,
+    long Requests,
+    long Successes,
+    long InputTokens,
+    long OutputTokens,
+    long Ratings,
+    long RatingSum,
+    long RatingSquares,
+    long[] LatenciesMicroseconds);
+
+/// <summary>A batch of usage the runtime reported, by its id (a retried batch is counted once), as entries by key.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-batch")]
+public sealed record class UsageBatch(Guid BatchId, int Events, IReadOnlyList<UsageEntry> Entries)
+{
+    /// <summary>Most events in one reported batch.</summary>
+    public const int MaxEvents = 1000;
+}
+
+/// <summary>What became of a batch: counted now, or a retry of one counted before (then nothing was counted again).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-receipt")]
+public sealed record class UsageReceipt(Guid BatchId, int Events, bool Duplicate);
+
+/// <summary>One key's totals, priced by the model grain that keeps them.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-delta")]
+public sealed record class UsageDelta(UsageKey Key, UsageTotals Totals);
+
+/// <summary>
+/// Figures of some requests: counts, tokens, cost (of the priced ones; <see cref="UnpricedRequests"/> have no catalog
+/// price), latency read from one merged histogram (percentiles are never averaged), success rate and satisfaction.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-metrics")]
+public sealed record class UsageMetrics(
+    long Requests,
+    long Successes,
+    double? SuccessRate,
+    long InputTokens,
+    long OutputTokens,
+    decimal CostUsd,
+    long UnpricedRequests,
+    LatencySummary Latency,
+    double? MeanSatisfaction,
+    long SatisfactionCount);
+
+/// <summary>One experiment arm's figures (or the traffic outside experiments: no experiment, arm none), served by the model or by the fallback.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.arm-metrics")]
+public sealed record class ArmMetrics(Guid? ExperimentId, UsageArm Arm, bool FellBack, UsageMetrics Metrics);
+
+/// <summary>A model's usage over [<see cref="From"/>, <see cref="To"/>) in whole hours: all of it, and by experiment arm.</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.model-metrics")]
+public sealed record class ModelMetrics(ModelChoice Model, DateTimeOffset From, DateTimeOffset To, UsageMetrics Total, IReadOnlyList<ArmMetrics> Arms);
+
+/// <summary>What to read: one model (or every model of the organization when null), an hour range, one experiment (or all traffic).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-query")]
+public sealed record class UsageQuery(ModelChoice? Model, DateTimeOffset From, DateTimeOffset To, Guid? ExperimentId = null);
+
+/// <summary>
+/// The stateless ingest path on each silo: a batch's model ids are checked against the organization, its id against
+/// those already counted, and its entries added to the silo's buffer, which forwards them to the model grains on a
+/// short timer.
+/// </summary>
+[Alias("objectalabs.IUsageIngestGrain")]
+public interface IUsageIngestGrain : IGrainWithIntegerKey
+{
+    [Alias("record")]
+    Task<UsageReceipt> RecordAsync(Guid organizationId, UsageBatch batch);
+}
+
+/// <summary>The batch ids an organization's usage was counted under, remembered for an hour (keyed by the organization id).</summary>
+[Alias("objectalabs.IUsageBatchesGrain")]
+public interface IUsageBatchesGrain : IGrainWithGuidKey
+{
+    /// <summary>True when the batch id is new (and is now remembered); false when it was counted before.</summary>
+    [Alias("try-accept")]
+    Task<bool> TryAcceptAsync(Guid batchId);
+}
+
+/// <summary>
+/// A model that keeps its usage: a fine-tuned model's grain, or the grain of one organization's use of a base model. It adds
+/// the silos' forwarded totals up in memory, prices them from the catalog and writes its hourly rollups on a timer.
+/// </summary>
+[Alias("objectalabs.IModelUsage")]
+public interface IModelUsage : IAddressable
+{
+    [Alias("record-usage")]
+    Task RecordUsageAsync(Guid organizationId, IReadOnlyList<UsageDelta> deltas);
+}
+
+/// <summary>One organization's use of one catalog base model (key: organization id, extension: base model id).</summary>
+[Alias("objectalabs.IBaseModelUsageGrain")]
+public interface IBaseModelUsageGrain : IGrainWithGuidCompoundKey, IModelUsage;
+
+/// <summary>Reads usage rollups (stateless: any silo answers).</summary>
+[Alias("objectalabs.IUsageMetricsGrain")]
+public interface IUsageMetricsGrain : IGrainWithIntegerKey
+{
+    [Alias("metrics")]
+    Task<ModelMetrics> GetMetricsAsync(Guid organizationId, UsageQuery query);
+}

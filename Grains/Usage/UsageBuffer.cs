@@ -1,0 +1,186 @@
+using Microsoft.Extensions.Options;
+using ObjectaLabs.Orleans.Deployment;
+using ObjectaLabs.Orleans.Models;
+using ObjectaLabs.Orleans.Problems;
+
+namespace ObjectaLabs.Orleans.Usage;
+
+/// <summary>
+/// A silo's usage on its way to the model grains: batches received by the ingest grains are added up here per
+/// (organization, key), and every <see cref="UsageOptions.ForwardInterval"/> one forward sends each model grain its totals
+/// (one forward at a time; what a grain refused to take is kept for the next). When the silo stops, the last forward
+/// runs before any grain is deactivated, and batches arriving after it are refused (the runtime retries them elsewhere),
+/// so a graceful stop loses nothing.
+/// </summary>
+public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOptions> options, ILogger<UsageBuffer> logger)
+    : ILifecycleParticipant<ISiloLifecycle>, IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Dictionary<(Guid Organization, UsageKey Key), Pending> _pending = [];
+    private bool _closed;
+    private Task? _loop;
+
+    /// <summary>Adds a batch's entries; refused once the silo has forwarded its last usage.</summary>
+    public void Add(Guid organizationId, IReadOnlyList<UsageEntry> entries)
+    {
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                // Answered as 503 with Retry-After: the batch was not counted, and a retry is counted once.
+                throw new SiloUnavailableException("This silo is stopping and takes no more usage; send the batch again.");
+            }
+            foreach (var entry in entries)
+            {
+                if (!_pending.TryGetValue((organizationId, entry.Key), out var pending))
+                {
+                    _pending[(organizationId, entry.Key)] = pending = new Pending();
+                }
+                pending.Add(entry);
+            }
+        }
+    }
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(UsageBuffer), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = Task.Run(LoopAsync, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop;
+        }
+        lock (_lock)
+        {
+            _closed = true;
+        }
+        // The last forward: what is still here after it (a grain refused it) is lost, and said so.
+        await ForwardAsync();
+        var lost = _pending.Values.Sum(p => p.Requests);
+        if (lost > 0)
+        {
+            LogLost(lost);
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        using var timer = new PeriodicTimer(options.Value.ForwardInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopping.Token))
+            {
+                await ForwardAsync();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // stopping: the last forward follows
+        }
+    }
+
+    /// <summary>Sends every model grain its totals; what a grain did not take goes back into the buffer.</summary>
+    public async Task ForwardAsync()
+    {
+        Dictionary<(Guid Organization, UsageKey Key), Pending> taken;
+        lock (_lock)
+        {
+            if (_pending.Count == 0)
+            {
+                return;
+            }
+            taken = _pending;
+            _pending = [];
+        }
+        var sends = taken.GroupBy(p => (p.Key.Organization, p.Key.Key.Model)).Select(async group =>
+        {
+            var deltas = group.Select(p => new UsageDelta(p.Key.Key, p.Value.Totals())).ToList();
+            try
+            {
+                await ModelGrain(group.Key.Organization, group.Key.Model).RecordUsageAsync(group.Key.Organization, deltas);
+            }
+            catch (ProblemException e)
+            {
+                // Only usage of a model the organization does not own is refused, and the ingest checks that first.
+                LogRefused(e, group.Key.Organization, group.Key.Model);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogForwardFailed(e, group.Key.Organization, group.Key.Model);
+                lock (_lock)
+                {
+                    foreach (var (key, pending) in group)
+                    {
+                        if (_pending.TryGetValue(key, out var newer))
+                        {
+                            pending.Merge(newer);
+                        }
+                        _pending[key] = pending;
+                    }
+                }
+            }
+        });
+        await Task.WhenAll(sends);
+    }
+
+    private IModelUsage ModelGrain(Guid organizationId, ModelChoice model) =>
+        model.ModelId is { } id
+            ? grains.GetGrain<IFineTunedModelGrain>(id)
+            : grains.GetGrain<IBaseModelUsageGrain>(organizationId, model.BaseModel!);
+
+    public void Dispose() => _stopping.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Usage of organization {OrganizationId} for {Model} not forwarded; kept for the next forward")]
+    private partial void LogForwardFailed(Exception e, Guid organizationId, ModelChoice model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Usage of organization {OrganizationId} for {Model} refused by its grain; dropped")]
+    private partial void LogRefused(Exception e, Guid organizationId, ModelChoice model);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The silo stopped with the usage of {Requests} requests not forwarded; it is lost")]
+    private partial void LogLost(long requests);
+
+    /// <summary>One key's requests on this silo since the last forward.</summary>
+    private sealed class Pending
+    {
+        private readonly List<long> _latencies = [];
+        private long _successes, _input, _output, _ratings, _ratingSum, _ratingSquares;
+
+        public long Requests { get; private set; }
+
+        public void Add(UsageEntry entry)
+        {
+            Requests += entry.Requests;
+            _successes += entry.Successes;
+            _input += entry.InputTokens;
+            _output += entry.OutputTokens;
+            _ratings += entry.Ratings;
+            _ratingSum += entry.RatingSum;
+            _ratingSquares += entry.RatingSquares;
+            _latencies.AddRange(entry.LatenciesMicroseconds);
+        }
+
+        public void Merge(Pending other)
+        {
+            Requests += other.Requests;
+            _successes += other._successes;
+            _input += other._input;
+            _output += other._output;
+            _ratings += other._ratings;
+            _ratingSum += other._ratingSum;
+            _ratingSquares += other._ratingSquares;
+            _latencies.AddRange(other._latencies);
+        }
+
+        /// <summary>The totals, unpriced (the model grain prices them).</summary>
+        public UsageTotals Totals() => new(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares,
+            LatencyHistogram.FromMicroseconds(_latencies));
+    }
+}

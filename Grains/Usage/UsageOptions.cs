@@ -1,0 +1,28 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ObjectaLabs.Orleans.Usage;
+
+/// <summary>
+/// How usage travels (section <c>Usage</c>): each silo forwards what it received to the model grains every
+/// <see cref="ForwardInterval"/>; each model grain writes its rollups every <see cref="FlushInterval"/> (and when it is
+/// deactivated, so a graceful stop loses nothing). A hard crash loses at most the usage of the last
+/// <see cref="ForwardInterval"/> + <see cref="FlushInterval"/>.
+/// </summary>
+public sealed class UsageOptions
+{
+    public const string Section = "Usage";
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:01:00")]
+    public TimeSpan ForwardInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long a batch id is remembered, so a retry within it is counted once.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "1.00:00:00")]
+    public TimeSpan BatchIdMemory { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most batch ids remembered per organization (the oldest are forgotten first).</summary>
+    [Range(1_000, 10_000_000)]
+    public int MaxRememberedBatches { get; set; } = 200_000;
+}

@@ -1,0 +1,222 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Api.Usage;
+using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Tests.Infrastructure;
+using ObjectaLabs.Orleans.Usage;
+
+namespace ObjectaLabs.Orleans.Tests.Usage;
+
+/// <summary>Usage reported through the API with a runtime key, and the metrics read back, against figures computed by hand.</summary>
+[Collection(ApiCollection.Name)]
+public sealed class UsageApiTests(ApiFixture fixture)
+{
+    private const string Mini = "openai/gpt-4o-mini-2024-07-18"; // base prices: $0.15 in, $0.60 out per 1M tokens
+
+    private static object Event(object model, double latencyMs, bool success = true, int? satisfaction = null, Guid? experimentId = null, string? arm = null,
+        bool fellBack = false, long input = 1000, long output = 500, DateTimeOffset? at = null) => new Dictionary<string, object?>
+        {
+            [model is Guid ? "modelId" : "baseModel"] = model,
+            ["experimentId"] = experimentId,
+            ["arm"] = arm,
+            ["fellBack"] = fellBack,
+            ["inputTokens"] = input,
+            ["outputTokens"] = output,
+            ["latencyMs"] = latencyMs,
+            ["success"] = success,
+            ["satisfaction"] = satisfaction,
+            ["timestamp"] = at ?? DateTimeOffset.UtcNow,
+        };
+
+    private async Task<(Guid Org, HttpClient Admin, HttpClient Runtime)> OrganizationAsync()
+    {
+        var (org, adminKey) = await fixture.CreateOrganizationAsync("business");
+        var admin = fixture.Client(adminKey);
+        var key = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created))
+            .GetProperty("key").GetString();
+        return (org, admin, fixture.Client(key));
+    }
+
+    [Fact]
+    public async Task A_batch_is_counted_once_priced_from_the_catalog_and_read_back_as_hand_computed_figures_by_arm()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        var experiment = Guid.NewGuid();
+        var events = new List<object>();
+        for (var i = 1; i <= 10; i++)
+        {
+            events.Add(Event(Mini, latencyMs: 10 * i, success: i <= 8, satisfaction: i <= 3 ? 6 - i : null));
+        }
+        events.AddRange(Enumerable.Range(0, 4).Select(_ => Event(Mini, 200, experimentId: experiment, arm: "control")));
+        events.AddRange(Enumerable.Range(0, 2).Select(_ => Event(Mini, 300, experimentId: experiment, arm: "candidate", fellBack: true)));
+        var batch = new { batchId = Guid.NewGuid(), events };
+
+        var first = await runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", batch);
+        var retry = await runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", batch);
+
+        first.StatusCode.Should().Be(HttpStatusCode.Accepted, await first.Content.ReadAsStringAsync());
+        (await first.ReadJsonAsync(HttpStatusCode.Accepted)).GetProperty("duplicate").GetBoolean().Should().BeFalse();
+        var retried = await retry.ReadJsonAsync(HttpStatusCode.OK);
+        retried.GetProperty("duplicate").GetBoolean().Should().BeTrue();
+        retried.GetProperty("events").GetInt32().Should().Be(16);
+
+        var url = $"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}";
+        JsonElement metrics = default;
+        await Eventually.Async(async () => (metrics = await (await admin.GetAsync(url)).ReadJsonAsync()).GetProperty("total").GetProperty("requests").GetInt64() >= 16,
+            TimeSpan.FromSeconds(15), "the batch reaches the rollups within a forward and a flush");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // a retry counted twice would show by now
+        metrics = await (await admin.GetAsync(url)).ReadJsonAsync();
+
+        var total = metrics.GetProperty("total");
+        total.GetProperty("requests").GetInt64().Should().Be(16, "the retried batch is counted once");
+        total.GetProperty("successes").GetInt64().Should().Be(14);
+        total.GetProperty("inputTokens").GetInt64().Should().Be(16_000);
+        total.GetProperty("outputTokens").GetInt64().Should().Be(8_000);
+        total.GetProperty("costUsd").GetDecimal().Should().Be(16 * (1000 * 0.15m + 500 * 0.60m) / 1_000_000m);
+        total.GetProperty("unpricedRequests").GetInt64().Should().Be(0);
+        total.GetProperty("satisfactionCount").GetInt64().Should().Be(3);
+        total.GetProperty("meanSatisfaction").GetDouble().Should().Be(4.0, "(5 + 4 + 3) / 3");
+
+        var arms = metrics.GetProperty("arms").EnumerateArray().ToList();
+        arms.Should().HaveCount(3);
+        var plain = arms.Single(a => a.GetProperty("arm").GetString() == "none").GetProperty("metrics");
+        plain.GetProperty("requests").GetInt64().Should().Be(10);
+        plain.GetProperty("successRate").GetDouble().Should().Be(0.8);
+        var latency = plain.GetProperty("latency");
+        latency.GetProperty("meanMs").GetDouble().Should().BeApproximately(55, 0.1, "10, 20, … 100 ms");
+        latency.GetProperty("p50Ms").GetDouble().Should().BeApproximately(50, 0.05);
+        latency.GetProperty("p95Ms").GetDouble().Should().BeApproximately(100, 0.1);
+        latency.GetProperty("p99Ms").GetDouble().Should().BeApproximately(100, 0.1);
+        var control = arms.Single(a => a.GetProperty("arm").GetString() == "control");
+        control.GetProperty("experimentId").GetGuid().Should().Be(experiment);
+        control.GetProperty("fellBack").GetBoolean().Should().BeFalse();
+        control.GetProperty("metrics").GetProperty("requests").GetInt64().Should().Be(4);
+        var candidateFallback = arms.Single(a => a.GetProperty("arm").GetString() == "candidate");
+        candidateFallback.GetProperty("fellBack").GetBoolean().Should().BeTrue("fallback-served subjects are counted apart from their arm");
+        candidateFallback.GetProperty("metrics").GetProperty("requests").GetInt64().Should().Be(2);
+        // Percentiles of everything come from the merged histogram: 10 of 16 values at most 100 ms, 4 at 200, 2 at 300.
+        total.GetProperty("latency").GetProperty("p95Ms").GetDouble().Should().BeApproximately(300, 0.3);
+        total.GetProperty("latency").GetProperty("p50Ms").GetDouble().Should().BeApproximately(80, 0.1);
+
+        var experimentOnly = await (await admin.GetAsync($"{url}&experimentId={experiment}")).ReadJsonAsync();
+        experimentOnly.GetProperty("total").GetProperty("requests").GetInt64().Should().Be(6);
+    }
+
+    [Theory]
+    [InlineData("""{"events":[]}""", "batchId")]
+    [InlineData("""{"batchId":"00000000-0000-0000-0000-000000000000","events":[]}""", "batchId")]
+    [InlineData("""{"batchId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","events":[]}""", "events")]
+    [InlineData("""{"batchId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","events":[null]}""", "events[0]")]
+    public async Task A_malformed_batch_is_refused_naming_the_field(string body, string field)
+    {
+        var (org, _, runtime) = await OrganizationAsync();
+
+        var refused = await (await runtime.PostAsync($"/v1/organizations/{org}/usage", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        refused.GetProperty("field").GetString().Should().Be(field);
+    }
+
+    public static TheoryData<string, string> BadEvents => new()
+    {
+        { """{"latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","modelId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
+        { """{"baseModel":"no/such-model","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"modelId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","arm":"control","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].experimentId" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","experimentId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].arm" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":-1,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].latencyMs" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"inputTokens":1,"outputTokens":1}""", "events[1].success" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"success":true,"inputTokens":-3,"outputTokens":1}""", "events[1].inputTokens" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1,"satisfaction":6}""", "events[1].satisfaction" },
+        { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1,"timestamp":"2020-01-01T00:00:00Z"}""", "events[1].timestamp" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadEvents))]
+    public async Task A_bad_event_refuses_the_whole_batch_naming_its_index_and_field_and_counts_nothing(string bad, string field)
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        var batchId = Guid.NewGuid();
+        var good = JsonSerializer.Serialize(Event(Mini, 5), ApiFixture.Json);
+        var withTimestamp = bad.Contains("timestamp", StringComparison.Ordinal) ? bad : bad.TrimEnd('}') + $",\"timestamp\":\"{DateTimeOffset.UtcNow:O}\"}}";
+        var body = $"{{\"batchId\":\"{batchId}\",\"events\":[{good},{withTimestamp}]}}";
+
+        var refused = await (await runtime.PostAsync($"/v1/organizations/{org}/usage", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        // The refusal took nothing: the same batch id, corrected, is counted.
+        var corrected = await runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", new { batchId, events = new[] { Event(Mini, 5) } });
+
+        refused.GetProperty("field").GetString().Should().Be(field);
+        corrected.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.Async(async () => (await (await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}")).ReadJsonAsync())
+            .GetProperty("total").GetProperty("requests").GetInt64() == 1, TimeSpan.FromSeconds(15), "only the corrected batch's one event is counted");
+    }
+
+    [Theory]
+    [InlineData("\"4\"", "inputTokens")]
+    [InlineData("1.5", "inputTokens")]
+    [InlineData("\"yes\"", "success")]
+    [InlineData("\"sometimes\"", "arm")]
+    public async Task A_value_of_the_wrong_type_is_refused_naming_its_path(string value, string property)
+    {
+        var (org, _, runtime) = await OrganizationAsync();
+        var fields = new Dictionary<string, string>
+        {
+            ["baseModel"] = $"\"{Mini}\"",
+            ["latencyMs"] = "5",
+            ["success"] = "true",
+            ["inputTokens"] = "1",
+            ["outputTokens"] = "1",
+            ["timestamp"] = $"\"{DateTimeOffset.UtcNow:O}\"",
+        };
+        fields[property] = value;
+        var body = $"{{\"batchId\":\"{Guid.NewGuid()}\",\"events\":[{{{string.Join(',', fields.Select(f => $"\"{f.Key}\":{f.Value}"))}}}]}}";
+
+        var refused = await (await runtime.PostAsync($"/v1/organizations/{org}/usage", new StringContent(body, Encoding.UTF8, "application/json")))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        refused.GetRawText().Should().Contain($"events[0].{property}");
+    }
+
+    [Fact]
+    public void A_batch_holds_at_most_a_thousand_events_and_a_full_one_fits_the_default_body_limit()
+    {
+        var now = DateTimeOffset.UtcNow;
+        UsageApi.UsageEventRequest Full(int i) => new(Guid.NewGuid(), null, Guid.NewGuid(), UsageArm.Candidate, true, 99_999_999, 99_999_999, 3_599_999.999, true, 5, now);
+
+        var thousand = UsageApi.ToBatch(new UsageApi.UsageBatchRequest(Guid.NewGuid(), [.. Enumerable.Range(0, 1000).Select(Full)]), now);
+        var tooMany = () => UsageApi.ToBatch(new UsageApi.UsageBatchRequest(Guid.NewGuid(), [.. Enumerable.Range(0, 1001).Select(Full)]), now);
+        var fullBody = JsonSerializer.SerializeToUtf8Bytes(new UsageApi.UsageBatchRequest(Guid.NewGuid(), [.. Enumerable.Range(0, 1000).Select(Full)]), ApiFixture.Json);
+
+        thousand.Events.Should().Be(1000);
+        thousand.Entries.Should().HaveCount(1000, "every event has its own model and experiment here");
+        tooMany.Should().Throw<ProblemException>().Which.Field.Should().Be("events");
+        ((long)fullBody.Length).Should().BeLessThan(new ApiOptions().MaxRequestBodyBytes, "the largest batch fits the default request body limit");
+    }
+
+    [Fact]
+    public async Task Another_organizations_usage_and_models_are_out_of_reach()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        var (other, otherAdmin, otherRuntime) = await OrganizationAsync();
+        (await runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } }))
+            .StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var mine = $"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}";
+        await Eventually.Async(async () => (await (await admin.GetAsync(mine)).ReadJsonAsync()).GetProperty("total").GetProperty("requests").GetInt64() == 1,
+            TimeSpan.FromSeconds(15), "the organization's own usage is counted");
+
+        var readMine = await otherAdmin.GetAsync(mine);
+        var reportToMine = await otherRuntime.PostAsJsonAsync($"/v1/organizations/{org}/usage", new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } });
+        var theirs = await (await otherAdmin.GetAsync($"/v1/organizations/{other}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}")).ReadJsonAsync();
+        var runtimeReads = await runtime.GetAsync(mine);
+
+        readMine.StatusCode.Should().Be(HttpStatusCode.NotFound, "another organization is not there for this key");
+        reportToMine.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        theirs.GetProperty("total").GetProperty("requests").GetInt64().Should().Be(0);
+        runtimeReads.StatusCode.Should().Be(HttpStatusCode.Forbidden, "metrics need the admin key");
+    }
+}
