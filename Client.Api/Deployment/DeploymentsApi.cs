@@ -19,8 +19,9 @@ public static class DeploymentsApi
         agent.MapPut("/", Deploy).WithSummary("Sends the agent's traffic to a model: {modelId} (an active fine-tuned model) or {baseModel}; the fallback is the agent's base model unless given.");
         agent.MapPost("/experiment", StartExperiment).WithSummary("Starts an A/B experiment between the control (the agent's current model unless given) and a candidate (Business and Enterprise plans).");
         agent.MapPut("/experiment/split", SetSplit).WithSummary("Changes the candidate's share; sticky assignment moves only the subjects in the changed band.");
-        agent.MapPost("/experiment/stop", Stop).WithSummary("Stops the experiment: all traffic goes to the control.");
-        agent.MapPost("/experiment/promote", Promote).WithSummary("Promotes the candidate: it becomes the agent's model.");
+        agent.MapPost("/experiment/stop", Stop).WithSummary("Stops the experiment: all traffic goes to the control; its verdicts at this moment are kept with it.");
+        agent.MapPost("/experiment/promote", Promote).WithSummary("Promotes the candidate: it becomes the agent's model; its verdicts at this moment are kept with it. Refused (409) when a verdict says the candidate is worse or the split does not match the configured one, unless force=true.");
+        agent.MapGet("/experiment/results", Results).WithSummary("The running experiment's results (or a past one's, by experimentId): per arm usage (fallback-served requests apart), success rate and satisfaction with anytime-valid intervals and a verdict each (notEnoughData, candidateBetter, candidateWorse, noDifference), and the sample-ratio check. Figures trail usage reports by a few seconds.");
         return app;
     }
 
@@ -67,8 +68,11 @@ public static class DeploymentsApi
     public static async Task<Ok<AgentDeployment>> Stop(Guid orgId, Guid agentId, IGrainFactory grains, ResolutionCache cache) =>
         await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).StopExperimentAsync(agentId));
 
-    public static async Task<Ok<AgentDeployment>> Promote(Guid orgId, Guid agentId, IGrainFactory grains, ResolutionCache cache) =>
-        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).PromoteAsync(agentId));
+    public static async Task<Ok<AgentDeployment>> Promote(Guid orgId, Guid agentId, bool? force, IGrainFactory grains, ResolutionCache cache) =>
+        await Changed(orgId, cache, grains.GetGrain<IDeploymentsGrain>(orgId).PromoteAsync(agentId, force ?? false));
+
+    public static async Task<Ok<ExperimentResults>> Results(Guid orgId, Guid agentId, Guid? experimentId, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<IDeploymentsGrain>(orgId).GetExperimentResultsAsync(agentId, experimentId));
 
     /// <summary>Answers the change once this process's own snapshot has it (the other API processes get it by push).</summary>
     private static async Task<Ok<AgentDeployment>> Changed(Guid orgId, ResolutionCache cache, Task<AgentDeployment> change)

@@ -44,7 +44,8 @@ public sealed record class Experiment(
     int MinimumSample,
     ExperimentStatus Status,
     DateTimeOffset StartedAt,
-    DateTimeOffset? EndedAt);
+    DateTimeOffset? EndedAt,
+    ExperimentOutcome? Outcome = null);
 
 /// <summary>
 /// One agent's deployment: the model its traffic goes to, the fallback when that model cannot serve (the agent's base
@@ -98,11 +99,18 @@ public interface IDeploymentsGrain : IResolutionPublisher
     [Alias("set-split")]
     Task<AgentDeployment> SetSplitAsync(Guid agentId, double candidateShare);
 
-    /// <summary>Stops the running experiment: all traffic goes back to the control.</summary>
+    /// <summary>Stops the running experiment: all traffic goes back to the control; the verdicts at this moment are kept with it.</summary>
     [Alias("stop-experiment")]
     Task<AgentDeployment> StopExperimentAsync(Guid agentId);
 
-    /// <summary>Promotes the running experiment's candidate to the agent's model.</summary>
+    /// <summary>
+    /// Promotes the running experiment's candidate to the agent's model, keeping the verdicts with it. Refused (409) when a
+    /// verdict says the candidate is worse or the split does not match the configured one, unless <paramref name="force"/>.
+    /// </summary>
     [Alias("promote")]
-    Task<AgentDeployment> PromoteAsync(Guid agentId);
+    Task<AgentDeployment> PromoteAsync(Guid agentId, bool force = false);
+
+    /// <summary>The results of the agent's running experiment, or of a past one by id.</summary>
+    [Alias("experiment-results")]
+    Task<ExperimentResults> GetExperimentResultsAsync(Guid agentId, Guid? experimentId);
 }

@@ -63,3 +63,39 @@ public sealed record class SampleRatioCheck(
 /// <summary>An experiment's results at one look: success rate, satisfaction and the sample-ratio check.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.experiment-analysis")]
 public sealed record class ExperimentAnalysis(MetricComparison SuccessRate, MetricComparison Satisfaction, SampleRatioCheck SampleRatio);
+
+/// <summary>
+/// An experiment's results at one look: each arm's usage (requests the fallback served are counted apart, never in their arm),
+/// success rate and satisfaction compared (anytime-valid: looking as often as one likes keeps the error rate), and the split
+/// checked against the configured one (over requests assigned to each arm, fallback-served included). The satisfaction margin
+/// is the experiment's margin times the rating scale's width (4), so a margin of 0.02 is 0.08 of a star.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.experiment-results")]
+public sealed record class ExperimentResults(
+    Guid ExperimentId,
+    ExperimentStatus Status,
+    ModelChoice Control,
+    ModelChoice Candidate,
+    double CandidateShare,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    ObjectaLabs.Orleans.Usage.UsageMetrics ControlMetrics,
+    ObjectaLabs.Orleans.Usage.UsageMetrics CandidateMetrics,
+    long ControlServedByFallback,
+    long CandidateServedByFallback,
+    ExperimentAnalysis Analysis);
+
+/// <summary>The verdicts an experiment ended with (kept with it when it is stopped or promoted).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.experiment-outcome")]
+public sealed record class ExperimentOutcome(
+    ExperimentVerdict SuccessRate,
+    ExperimentVerdict Satisfaction,
+    bool SampleRatioMismatch,
+    long ControlRequests,
+    long CandidateRequests,
+    bool Forced)
+{
+    public static ExperimentOutcome Of(ExperimentAnalysis analysis, bool forced) => new(
+        analysis.SuccessRate.Verdict, analysis.Satisfaction.Verdict, analysis.SampleRatio.Mismatch,
+        analysis.SuccessRate.ControlCount, analysis.SuccessRate.CandidateCount, forced);
+}

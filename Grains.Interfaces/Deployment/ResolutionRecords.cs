@@ -93,4 +93,12 @@ public interface IResolutionPublisher : IGrainWithGuidKey
     /// </summary>
     [Alias("sources-changed"), global::Orleans.Concurrency.OneWay]
     Task SourcesChangedAsync();
+
+    /// <summary>
+    /// Told by a model grain that the model cools down until <paramref name="coolingDownUntil"/> after failures (null: it
+    /// serves again): the snapshot is rebuilt and pushed. Held in memory only: a cool-down is short, and one lost with an
+    /// activation simply ends early.
+    /// </summary>
+    [Alias("cooldown-changed"), global::Orleans.Concurrency.OneWay]
+    Task CooldownChangedAsync(ModelChoice model, DateTimeOffset? coolingDownUntil);
 }

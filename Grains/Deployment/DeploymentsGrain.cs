@@ -12,6 +12,7 @@ namespace ObjectaLabs.Orleans.Deployment;
 public sealed class DeploymentsGrain(
     [PersistentState("deployments", StorageNames.Postgres)] IPersistentState<DeploymentsState> state,
     BaseModelCatalog catalog,
+    ObjectaLabs.Orleans.Usage.UsageRollups rollups,
     TimeProvider clock,
     ILogger<DeploymentsGrain> logger) : Grain, IDeploymentsGrain
 {
@@ -31,7 +32,31 @@ public sealed class DeploymentsGrain(
     /// <summary>How often a subscription's renewal also re-reads keys, agents, the default model and the models' states (the push's safety net).</summary>
     public static readonly TimeSpan SourcesRecheck = TimeSpan.FromSeconds(20);
 
+    // Models cooling down after failures, as their grains last said (see CooldownChangedAsync).
+    private readonly Dictionary<ModelChoice, DateTimeOffset> _coolingDown = [];
+
     private Guid OrganizationId => this.GetPrimaryKey();
+
+    public async Task CooldownChangedAsync(ModelChoice model, DateTimeOffset? coolingDownUntil)
+    {
+        if (coolingDownUntil is { } until)
+        {
+            _coolingDown[model] = until;
+        }
+        else if (!_coolingDown.Remove(model))
+        {
+            return;
+        }
+        var referenced = state.State.Agents.Values.Any(a => References(a).Contains(model))
+            || (_sources?.DefaultModel is { } d && model.ModelId == d)
+            || (_sources?.Organization.AgentBaseModels.Values.Contains(model.BaseModel) ?? false);
+        if (!referenced || _snapshot is null)
+        {
+            return; // no snapshot names it: the next one built will
+        }
+        await state.CommitAsync(state.State with { Version = state.State.Version + 1 });
+        await PublishAsync();
+    }
 
     public async Task<ResolutionSnapshot> SubscribeAsync(IResolutionObserver observer)
     {
@@ -144,6 +169,22 @@ public sealed class DeploymentsGrain(
                 ? new ModelTarget(model.Provider, model.ProviderModel, ProviderEndpoints.BaseUrlOf(model.Provider), null, model.Id, null, true, null, model.ShutdownDate)
                 : new ModelTarget("unknown", id, null, null, id, null, false, "base model not in the catalog");
         }
+        var now = clock.GetUtcNow();
+        foreach (var (model, until) in _coolingDown.Where(c => c.Value <= now).ToList())
+        {
+            _coolingDown.Remove(model);
+        }
+        foreach (var (model, until) in _coolingDown)
+        {
+            if (model.ModelId is { } id && fineTuned.TryGetValue(id, out var cooling))
+            {
+                fineTuned[id] = cooling with { CoolingDownUntil = until };
+            }
+            else if (model.BaseModel is { } name && baseModels.TryGetValue(name, out var coolingBase))
+            {
+                baseModels[name] = coolingBase with { CoolingDownUntil = until };
+            }
+        }
         return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, sources.Keys, sources.AgentBaseModels, defaultModel);
     }
 
@@ -238,22 +279,77 @@ public sealed class DeploymentsGrain(
     public async Task<AgentDeployment> StopExperimentAsync(Guid agentId)
     {
         var (current, experiment) = await RunningAsync(agentId);
-        var next = Ended(current, experiment, ExperimentStatus.Stopped, current.Model);
+        var results = await ResultsAsync(experiment);
+        var next = Ended(current, experiment with { Outcome = ExperimentOutcome.Of(results.Analysis, forced: false) }, ExperimentStatus.Stopped, current.Model);
         await CommitAsync(next);
         logger.LogInformation("Organization {OrganizationId}: agent {AgentId} experiment {ExperimentId} stopped", OrganizationId, agentId, experiment.Id);
         return next;
     }
 
-    public async Task<AgentDeployment> PromoteAsync(Guid agentId)
+    public async Task<AgentDeployment> PromoteAsync(Guid agentId, bool force = false)
     {
         var (current, experiment) = await RunningAsync(agentId);
         // The candidate must still be deployable now, not only when the experiment started.
         await CheckAsync(experiment.Candidate, "candidate", mustBeDeployable: true);
-        var next = Ended(current, experiment, ExperimentStatus.Promoted, experiment.Candidate);
+        var analysis = (await ResultsAsync(experiment)).Analysis;
+        var against = new[] { analysis.SuccessRate, analysis.Satisfaction }.Where(m => m.Verdict == ExperimentVerdict.CandidateWorse).Select(m => m.Metric).ToList();
+        if (!force && (against.Count > 0 || analysis.SampleRatio.Mismatch))
+        {
+            throw new ProblemException(ProblemKind.Conflict, "The results advise against promoting",
+                (against.Count > 0 ? $"The candidate is worse on {string.Join(" and ", against)}. " : "")
+                + (analysis.SampleRatio.Mismatch ? $"The observed split ({analysis.SampleRatio.ObservedCandidateShare:P1} candidate) does not match the configured {experiment.CandidateShare:P1}: the results may be biased. " : "")
+                + "Stop the experiment, or promote with force=true.", "experiment",
+                new Dictionary<string, string>
+                {
+                    ["successRateVerdict"] = Verdict(analysis.SuccessRate.Verdict),
+                    ["satisfactionVerdict"] = Verdict(analysis.Satisfaction.Verdict),
+                    ["sampleRatioMismatch"] = analysis.SampleRatio.Mismatch ? "true" : "false",
+                });
+        }
+        var next = Ended(current, experiment with { Outcome = ExperimentOutcome.Of(analysis, force) }, ExperimentStatus.Promoted, experiment.Candidate);
         await CommitAsync(next);
         logger.LogInformation("Organization {OrganizationId}: agent {AgentId} experiment {ExperimentId} promoted {Candidate}", OrganizationId, agentId, experiment.Id, experiment.Candidate);
         return next;
     }
+
+    public async Task<ExperimentResults> GetExperimentResultsAsync(Guid agentId, Guid? experimentId)
+    {
+        await Organization.GetAgentAsync(agentId);
+        var deployment = state.State.Agents.GetValueOrDefault(agentId);
+        var experiment = experimentId is { } id
+            ? (deployment?.Experiment is { } running && running.Id == id ? running : deployment?.PastExperiments.FirstOrDefault(e => e.Id == id))
+              ?? throw ProblemException.NotFound("Experiment", id)
+            : deployment?.Experiment ?? throw ProblemException.Conflict($"Agent {agentId} runs no experiment; name a past one with experimentId.", "experimentId");
+        return await ResultsAsync(experiment);
+    }
+
+    /// <summary>The experiment's usage by arm from the rollups (the fallback's apart), and the analysis of it.</summary>
+    private async Task<ExperimentResults> ResultsAsync(Experiment experiment)
+    {
+        var end = experiment.EndedAt ?? clock.GetUtcNow();
+        var rows = await rollups.QueryAsync(OrganizationId, null, ObjectaLabs.Orleans.Usage.UsageKey.HourOf(experiment.StartedAt),
+            ObjectaLabs.Orleans.Usage.UsageKey.HourOf(end).AddHours(1), experiment.Id);
+        UsageTotals Arm(ObjectaLabs.Orleans.Usage.UsageArm arm, bool fellBack) =>
+            rows.Where(r => r.Key.Arm == arm && r.Key.FellBack == fellBack).Aggregate(UsageTotals.Empty, (a, r) => a.Merge(r.Value));
+        var control = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Control, false);
+        var candidate = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Candidate, false);
+        var controlFallback = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Control, true).Requests;
+        var candidateFallback = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Candidate, true).Requests;
+        var options = ObjectaLabs.Orleans.Experiments.ExperimentOptions.Default with { MinimumSamplePerArm = experiment.MinimumSample };
+        var analysis = new ExperimentAnalysis(
+            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.Compare(ObjectaLabs.Orleans.Experiments.ExperimentMetric.SuccessRate,
+                control.SuccessSample, candidate.SuccessSample, experiment.Margin, options),
+            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.Compare(ObjectaLabs.Orleans.Experiments.ExperimentMetric.Satisfaction,
+                control.SatisfactionSample, candidate.SatisfactionSample, experiment.Margin * 4, options),
+            // Assignment is what the split governs: requests the fallback served count in the arm they were assigned.
+            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.CheckSampleRatio(control.Requests + controlFallback, candidate.Requests + candidateFallback,
+                experiment.CandidateShare, options.SampleRatioPValue));
+        return new ExperimentResults(experiment.Id, experiment.Status, experiment.Control, experiment.Candidate, experiment.CandidateShare,
+            experiment.StartedAt, experiment.EndedAt, ObjectaLabs.Orleans.Usage.UsageMetricsGrain.Summarize([control]),
+            ObjectaLabs.Orleans.Usage.UsageMetricsGrain.Summarize([candidate]), controlFallback, candidateFallback, analysis);
+    }
+
+    private static string Verdict(ExperimentVerdict verdict) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(verdict.ToString());
 
     private AgentDeployment Ended(AgentDeployment current, Experiment experiment, ExperimentStatus status, ModelChoice model)
     {

@@ -52,7 +52,8 @@ public sealed class FineTunedModelGrain(
             throw new InvalidOperationException($"Usage of another model was sent to model {Id}.");
         }
         var prices = catalog.Find(model.BaseModel)?.Prices;
-        _usage ??= new UsageWriter(this, new UsageLedger(organizationId, rollups, prices?.FineTunedInput, prices?.FineTunedOutput, clock), usageOptions.Value, logger);
+        _usage ??= new UsageWriter(this, GrainFactory, organizationId, Deployment.ModelChoice.FineTuned(Id), new UsageLedger(organizationId, rollups, prices?.FineTunedInput, prices?.FineTunedOutput, clock),
+            usageOptions.Value, clock, logger);
         await _usage.AddAsync(deltas);
     }
 

@@ -23,7 +23,8 @@ public sealed class BaseModelUsageGrain(
             throw new InvalidOperationException($"Usage of another organization or model was sent to the usage of {baseModel} for organization {key}.");
         }
         var prices = catalog.Find(baseModel)?.Prices;
-        _writer ??= new UsageWriter(this, new UsageLedger(organizationId, rollups, prices?.BaseInput, prices?.BaseOutput, clock), options.Value, logger);
+        _writer ??= new UsageWriter(this, GrainFactory, organizationId, ModelChoice.Base(baseModel), new UsageLedger(organizationId, rollups, prices?.BaseInput, prices?.BaseOutput, clock),
+            options.Value, clock, logger);
         await _writer.AddAsync(deltas);
     }
 

@@ -57,6 +57,11 @@ public sealed class ApiFixture : IAsyncLifetime
                 ["Providers:Sandbox:QueuedDuration"] = "00:00:00.050",
                 ["Providers:Sandbox:StepDuration"] = "00:00:00.010",
                 ["TrainingJobs:SandboxPollInterval"] = "00:00:00.100",
+                // Usage reaches the rollups within a fraction of a second; a model cools down after 10 requests, for 3 s.
+                ["Usage:ForwardInterval"] = "00:00:00.100",
+                ["Usage:FlushInterval"] = "00:00:00.500",
+                ["Usage:CooldownMinimumRequests"] = "10",
+                ["Usage:CooldownDuration"] = "00:00:03",
             }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
             try
             {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using ObjectaLabs.Orleans.Deployment;
+using ObjectaLabs.Orleans.Usage;
 
 namespace ObjectaLabs.Orleans.Tests.Usage;
 
@@ -90,19 +91,6 @@ public sealed class CooldownBreakerTests
         var status = breaker.Record(3, 1);
         status.State.Should().Be(BreakerState.CoolingDown);
         status.CoolingDownUntil.Should().Be(_clock.GetUtcNow() + TimeSpan.FromSeconds(30));
-    }
-
-    [Fact]
-    public void Each_organizations_model_has_its_own_breaker()
-    {
-        var breakers = new CooldownBreakers(Options, _clock);
-        var acme = Guid.NewGuid();
-        var other = Guid.NewGuid();
-        breakers.For(acme, "ft:gpt-4o-mini:acme").Record(0, 20);
-
-        breakers.StatusOf(acme, "ft:gpt-4o-mini:acme").State.Should().Be(BreakerState.CoolingDown);
-        breakers.StatusOf(other, "ft:gpt-4o-mini:acme").Should().Be(BreakerStatus.Closed);
-        breakers.StatusOf(acme, "openai/gpt-4o-mini-2024-07-18").Should().Be(BreakerStatus.Closed);
     }
 
     [Fact]
