@@ -4,12 +4,13 @@ using ObjectaLabs.Orleans.Bench.Copy;
 using ObjectaLabs.Orleans.Bench.Jobs;
 using ObjectaLabs.Orleans.Bench.Resolve;
 using ObjectaLabs.Orleans.Bench.Upload;
+using ObjectaLabs.Orleans.Bench.Usage;
 
 namespace ObjectaLabs.Orleans.Bench;
 
 public static class Program
 {
-    private const string Usage = "usage: bench/run upload|copy|assign|jobs|resolve [examples|subjects|jobs|seconds|smoke]";
+    private const string Usage = "usage: bench/run upload|copy|assign|jobs|resolve|usage [examples|subjects|jobs|seconds|smoke]";
 
     public static async Task<int> Main(string[] args)
     {
@@ -36,6 +37,8 @@ public static class Program
             "jobs" => await JobsBenchmark.RunAsync(smoke ? 50 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 1 : 10), TimeSpan.FromSeconds(smoke ? 3 : 30)),
             // 3 rounds of wrk -t2 -c64 for 10 s on each endpoint, then of hey at a fixed 10,000 req/s (SIZE: seconds per run).
             "resolve" => await ResolveBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 500 : 10_000, smoke ? 1 : 3),
+            // 3 rounds of 10 s on each endpoint, 64 batches of 100 events in flight (SIZE: seconds per run).
+            "usage" => await UsageBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 1 : 3),
             _ => null,
         };
         if (result is null)

@@ -55,6 +55,7 @@ public static class ApiApplication
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));
         builder.Services.AddSingleton<ApiKeyValidator>();
         builder.Services.AddSingleton<ResolutionCache>();
+        builder.Services.AddSingleton<ObjectaLabs.Orleans.Api.Usage.UsageSender>();
         builder.Services.AddSingleton<ResolveFastPathCounter>();
         builder.Services.AddHostedService<ResolutionRenewal>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

@@ -44,10 +44,11 @@ public static class UsageApi
 
     public sealed record UsageBatchRequest(Guid? BatchId, IReadOnlyList<UsageEventRequest?>? Events);
 
-    public static async Task<Results<Accepted<UsageReceipt>, Ok<UsageReceipt>>> Report(Guid orgId, UsageBatchRequest request, IGrainFactory grains, TimeProvider clock)
+    public static async Task<Results<Accepted<UsageReceipt>, Ok<UsageReceipt>>> Report(Guid orgId, UsageBatchRequest request, UsageSender sender, TimeProvider clock)
     {
         var batch = ToBatch(request, clock.GetUtcNow());
-        var receipt = await grains.GetGrain<IUsageIngestGrain>(0).RecordAsync(orgId, batch);
+        var outcome = await sender.SendAsync(orgId, batch);
+        var receipt = outcome.Receipt ?? throw ProblemException.Invalid(outcome.RefusedField ?? "events", outcome.RefusedBecause ?? "The batch was refused.");
         return receipt.Duplicate ? TypedResults.Ok(receipt) : TypedResults.Accepted((string?)null, receipt);
     }
 

@@ -58,6 +58,10 @@ public sealed record class UsageBatch(Guid BatchId, int Events, IReadOnlyList<Us
 [GenerateSerializer, Immutable, Alias("objectalabs.usage-receipt")]
 public sealed record class UsageReceipt(Guid BatchId, int Events, bool Duplicate);
 
+/// <summary>What became of one batch of several sent together: its receipt, or the field and reason it was refused for (nothing of it counted).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.usage-outcome")]
+public sealed record class UsageOutcome(UsageReceipt? Receipt, string? RefusedField, string? RefusedBecause);
+
 /// <summary>One key's totals, priced by the model grain that keeps them.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.usage-delta")]
 public sealed record class UsageDelta(UsageKey Key, UsageTotals Totals);
@@ -92,24 +96,25 @@ public sealed record class ModelMetrics(ModelChoice Model, DateTimeOffset From, 
 public sealed record class UsageQuery(ModelChoice? Model, DateTimeOffset From, DateTimeOffset To, Guid? ExperimentId = null);
 
 /// <summary>
-/// The stateless ingest path on each silo: a batch's model ids are checked against the organization, its id against
+/// The stateless ingest path on each silo: each batch's model ids are checked against the organization, its id against
 /// those already counted, and its entries added to the silo's buffer, which forwards them to the model grains on a
-/// short timer.
+/// short timer. An API process sends the batches that arrived while its previous call was in flight together.
 /// </summary>
 [Alias("objectalabs.IUsageIngestGrain")]
 public interface IUsageIngestGrain : IGrainWithIntegerKey
 {
+    /// <summary>One outcome per batch, in order; a refused batch changes nothing and does not hold up the others.</summary>
     [Alias("record")]
-    Task<UsageReceipt> RecordAsync(Guid organizationId, UsageBatch batch);
+    Task<IReadOnlyList<UsageOutcome>> RecordAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches);
 }
 
 /// <summary>The batch ids an organization's usage was counted under, remembered for an hour (keyed by the organization id).</summary>
 [Alias("objectalabs.IUsageBatchesGrain")]
 public interface IUsageBatchesGrain : IGrainWithGuidKey
 {
-    /// <summary>True when the batch id is new (and is now remembered); false when it was counted before.</summary>
+    /// <summary>Per batch id, in order: true when it is new (and is now remembered); false when it was counted before (or earlier in the list).</summary>
     [Alias("try-accept")]
-    Task<bool> TryAcceptAsync(Guid batchId);
+    Task<bool[]> TryAcceptAsync(IReadOnlyList<Guid> batchIds);
 }
 
 /// <summary>

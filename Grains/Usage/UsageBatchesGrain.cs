@@ -32,16 +32,20 @@ public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions
         this.RegisterGrainTimer(WriteAsync, new GrainTimerCreationOptions(options.Value.FlushInterval, options.Value.FlushInterval));
     }
 
-    public Task<bool> TryAcceptAsync(Guid batchId)
+    public Task<bool[]> TryAcceptAsync(IReadOnlyList<Guid> batchIds)
     {
-        if (_ids.Contains(batchId))
-        {
-            return Task.FromResult(false);
-        }
         var now = clock.GetUtcNow();
-        Remember(batchId, now);
-        _unwritten.Add((batchId, now));
-        return Task.FromResult(true);
+        var accepted = new bool[batchIds.Count];
+        for (var i = 0; i < batchIds.Count; i++)
+        {
+            if (!_ids.Contains(batchIds[i]))
+            {
+                Remember(batchIds[i], now);
+                _unwritten.Add((batchIds[i], now));
+                accepted[i] = true;
+            }
+        }
+        return Task.FromResult(accepted);
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => WriteAsync(cancellationToken);

@@ -19,18 +19,48 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
     private readonly CancellationTokenSource _stopping = new();
     private Dictionary<(Guid Organization, UsageKey Key), Pending> _pending = [];
     private bool _closed;
+    private int _inFlight;
     private Task? _loop;
 
-    /// <summary>Adds a batch's entries; refused once the silo has forwarded its last usage.</summary>
-    public void Add(Guid organizationId, IReadOnlyList<UsageEntry> entries)
+    /// <summary>
+    /// Enters an ingest that will take batch ids and add their usage: refused (503 with Retry-After at the API) once the
+    /// silo is stopping, and the last forward waits for every ingest entered before, so no taken id goes uncounted.
+    /// </summary>
+    public IDisposable Enter()
     {
         lock (_lock)
         {
             if (_closed)
             {
-                // Answered as 503 with Retry-After: the batch was not counted, and a retry is counted once.
+                // The batch was not counted, and a retry is counted once.
                 throw new SiloUnavailableException("This silo is stopping and takes no more usage; send the batch again.");
             }
+            _inFlight++;
+        }
+        return new Ingest(this);
+    }
+
+    private sealed class Ingest(UsageBuffer buffer) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                lock (buffer._lock)
+                {
+                    buffer._inFlight--;
+                }
+            }
+        }
+    }
+
+    /// <summary>Adds a batch's entries (within <see cref="Enter"/>).</summary>
+    public void Add(Guid organizationId, IReadOnlyList<UsageEntry> entries)
+    {
+        lock (_lock)
+        {
             foreach (var entry in entries)
             {
                 if (!_pending.TryGetValue((organizationId, entry.Key), out var pending))
@@ -53,14 +83,19 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
+        lock (_lock)
+        {
+            _closed = true;
+        }
+        // Ingests already entered finish adding (they hold taken batch ids); a few milliseconds.
+        for (var waited = 0; InFlight() > 0 && waited < 10_000 && !cancellationToken.IsCancellationRequested; waited += 10)
+        {
+            await Task.Delay(10, CancellationToken.None);
+        }
         await _stopping.CancelAsync();
         if (_loop is not null)
         {
             await _loop;
-        }
-        lock (_lock)
-        {
-            _closed = true;
         }
         // The last forward: what is still here after it (a grain refused it) is lost, and said so.
         await ForwardAsync();
@@ -68,6 +103,14 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
         if (lost > 0)
         {
             LogLost(lost);
+        }
+    }
+
+    private int InFlight()
+    {
+        lock (_lock)
+        {
+            return _inFlight;
         }
     }
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Models;
-using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.Usage;
 
@@ -12,7 +11,42 @@ namespace ObjectaLabs.Orleans.Usage;
 [global::Orleans.Concurrency.StatelessWorker]
 public sealed class UsageIngestGrain(UsageBuffer buffer, OrganizationModels models, BaseModelCatalog catalog) : Grain, IUsageIngestGrain
 {
-    public async Task<UsageReceipt> RecordAsync(Guid organizationId, UsageBatch batch)
+    public async Task<IReadOnlyList<UsageOutcome>> RecordAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches)
+    {
+        var outcomes = new UsageOutcome[batches.Count];
+        var valid = new List<int>(batches.Count);
+        for (var i = 0; i < batches.Count; i++)
+        {
+            if (await RefusalAsync(organizationId, batches[i]) is { } refused)
+            {
+                outcomes[i] = refused;
+            }
+            else
+            {
+                valid.Add(i);
+            }
+        }
+        if (valid.Count == 0)
+        {
+            return outcomes;
+        }
+        // Refused before an id is taken when the silo is stopping; once entered, its last forward waits for this one.
+        using var ingest = buffer.Enter();
+        var accepted = await GrainFactory.GetGrain<IUsageBatchesGrain>(organizationId).TryAcceptAsync([.. valid.Select(i => batches[i].BatchId)]);
+        for (var k = 0; k < valid.Count; k++)
+        {
+            var batch = batches[valid[k]];
+            if (accepted[k])
+            {
+                buffer.Add(organizationId, batch.Entries);
+            }
+            outcomes[valid[k]] = new UsageOutcome(new UsageReceipt(batch.BatchId, batch.Events, Duplicate: !accepted[k]), null, null);
+        }
+        return outcomes;
+    }
+
+    /// <summary>Why a batch is refused: a fine-tuned model that is not the organization's, or a base model not in the catalog.</summary>
+    private async ValueTask<UsageOutcome?> RefusalAsync(Guid organizationId, UsageBatch batch)
     {
         foreach (var entry in batch.Entries)
         {
@@ -20,20 +54,15 @@ public sealed class UsageIngestGrain(UsageBuffer buffer, OrganizationModels mode
             {
                 if (!await models.OwnsAsync(organizationId, modelId))
                 {
-                    throw ProblemException.Invalid($"events[{entry.FirstEvent}].modelId", $"Model {modelId} is not one of this organization's fine-tuned models.");
+                    return new UsageOutcome(null, $"events[{entry.FirstEvent}].modelId", $"Model {modelId} is not one of this organization's fine-tuned models.");
                 }
             }
             else if (catalog.Find(entry.Key.Model.BaseModel!) is null)
             {
-                throw ProblemException.Invalid($"events[{entry.FirstEvent}].baseModel", $"'{entry.Key.Model.BaseModel}' is not a model of the catalog (GET /v1/base-models).");
+                return new UsageOutcome(null, $"events[{entry.FirstEvent}].baseModel", $"'{entry.Key.Model.BaseModel}' is not a model of the catalog (GET /v1/base-models).");
             }
         }
-        if (!await GrainFactory.GetGrain<IUsageBatchesGrain>(organizationId).TryAcceptAsync(batch.BatchId))
-        {
-            return new UsageReceipt(batch.BatchId, batch.Events, Duplicate: true);
-        }
-        buffer.Add(organizationId, batch.Entries);
-        return new UsageReceipt(batch.BatchId, batch.Events, Duplicate: false);
+        return null;
     }
 }
 

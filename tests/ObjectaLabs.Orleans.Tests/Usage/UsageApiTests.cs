@@ -105,6 +105,26 @@ public sealed class UsageApiTests(ApiFixture fixture)
         experimentOnly.GetProperty("total").GetProperty("requests").GetInt64().Should().Be(6);
     }
 
+    [Fact]
+    public async Task Batches_sent_at_once_are_judged_each_on_its_own_a_repeated_id_counted_once_and_a_refused_one_holding_up_none()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        var repeated = Guid.NewGuid();
+        var bodies = Enumerable.Range(0, 30).Select(i => new
+        {
+            batchId = i < 2 ? repeated : Guid.NewGuid(),
+            events = new[] { i == 5 ? Event(Guid.NewGuid(), 5) : Event(Mini, 5) },
+        }).ToList();
+
+        var answers = await Task.WhenAll(bodies.Select(b => runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", b)));
+
+        answers.Count(a => a.StatusCode == HttpStatusCode.Accepted).Should().Be(28);
+        answers.Count(a => a.StatusCode == HttpStatusCode.OK).Should().Be(1, "the repeated batch id is counted once");
+        (await answers[5].ShouldBeProblemAsync(HttpStatusCode.BadRequest)).GetProperty("field").GetString().Should().Be("events[0].modelId");
+        await Eventually.Async(async () => (await (await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}")).ReadJsonAsync())
+            .GetProperty("total").GetProperty("requests").GetInt64() == 28, TimeSpan.FromSeconds(15), "28 batches of one event are counted");
+    }
+
     [Theory]
     [InlineData("""{"events":[]}""", "batchId")]
     [InlineData("""{"batchId":"00000000-0000-0000-0000-000000000000","events":[]}""", "batchId")]

@@ -88,8 +88,8 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         var batches = Enumerable.Range(0, 200).Select(i => Batch(i, DateTimeOffset.UtcNow)).ToList();
         foreach (var chunk in batches.Chunk(20))
         {
-            var receipts = await Task.WhenAll(chunk.Select(b => ingest.RecordAsync(org, b)));
-            receipts.Should().OnlyContain(r => !r.Duplicate);
+            var outcomes = await ingest.RecordAsync(org, chunk);
+            outcomes.Should().OnlyContain(o => o.Receipt != null && !o.Receipt.Duplicate);
         }
 
         // Stop at once, well within a flush interval of the last batch: only the shutdown's own forward and flush can save it.
@@ -97,7 +97,7 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         _silos[0].WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue(_silos[0].RecentOutput);
         var afterStop = await TotalsAsync(org);
         await StartSiloAsync();
-        var retry = await (await ClientAsync()).GetGrain<IUsageIngestGrain>(0).RecordAsync(org, batches[17]);
+        var retry = (await (await ClientAsync()).GetGrain<IUsageIngestGrain>(0).RecordAsync(org, [batches[17]]))[0].Receipt!;
         await Task.Delay(Forward + Flush + Flush);
         var afterRetry = await TotalsAsync(org);
 
@@ -117,7 +117,7 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(4))
         {
-            await ingest.RecordAsync(org, Batch(acknowledged.Count, DateTimeOffset.UtcNow));
+            await ingest.RecordAsync(org, [Batch(acknowledged.Count, DateTimeOffset.UtcNow)]);
             acknowledged.Add(DateTimeOffset.UtcNow);
         }
 
