@@ -15,6 +15,9 @@ public static class UsageApi
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(400);
 
+    /// <summary>The earliest time a metrics range may name (no usage is older).</summary>
+    public static readonly DateTimeOffset Earliest = new(2020, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
     public static IEndpointRouteBuilder MapUsageApi(this IEndpointRouteBuilder app)
     {
         app.MapGroup("/v1/organizations/{orgId:guid}/usage").WithTags("Usage")
@@ -56,7 +59,16 @@ public static class UsageApi
         IGrainFactory grains, TimeProvider clock)
     {
         var model = Choice(modelId, baseModel, "") ?? throw ProblemException.Invalid("modelId", "Give 'modelId' (a fine-tuned model) or 'baseModel' (a catalog model).");
-        var end = to ?? UsageKey.HourOf(clock.GetUtcNow()).AddHours(1);
+        var now = clock.GetUtcNow();
+        if (from is { } f && (f < Earliest || f > now + MaxRange))
+        {
+            throw ProblemException.Invalid("from", $"'from' must be between {Earliest:yyyy-MM-dd} and {MaxRange.TotalDays:0} days from now.");
+        }
+        if (to is { } t && (t < Earliest || t > now + MaxRange))
+        {
+            throw ProblemException.Invalid("to", $"'to' must be between {Earliest:yyyy-MM-dd} and {MaxRange.TotalDays:0} days from now.");
+        }
+        var end = to ?? UsageKey.HourOf(now).AddHours(1);
         var start = from ?? end.AddHours(-24);
         if (start >= end)
         {

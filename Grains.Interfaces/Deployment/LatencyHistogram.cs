@@ -145,30 +145,3 @@ public sealed record class LatencyHistogram
 /// <summary>Latency figures in milliseconds read from one (merged) histogram; null when it is empty.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.latency-summary")]
 public sealed record class LatencySummary(long Count, double? MeanMs, double? P50Ms, double? P95Ms, double? P99Ms, double? MaxMs);
-
-/// <summary>
-/// Where latencies are recorded on the hot path: safe for many threads at once; <see cref="TakeInterval"/>
-/// hands over everything recorded since the last call (nothing lost, nothing counted twice), for a flush.
-/// </summary>
-public sealed class LatencyRecorder
-{
-    private readonly Recorder _recorder = new(1, LatencyHistogram.HighestMicroseconds, LatencyHistogram.SignificantDigits,
-        (id, lowest, highest, digits) => new LongConcurrentHistogram(id, lowest, highest, digits));
-
-    private HistogramBase? _spare;
-
-    /// <summary>Records one latency (clamped to 0 … 1 hour).</summary>
-    public void Record(TimeSpan latency) => RecordMicroseconds((long)(latency.Ticks / (double)TimeSpan.TicksPerMicrosecond));
-
-    /// <summary>Records one latency in microseconds (clamped to 0 … 1 hour).</summary>
-    public void RecordMicroseconds(long microseconds) => _recorder.RecordValue(LatencyHistogram.Clamp(microseconds));
-
-    /// <summary>The values recorded since the previous call, as an immutable histogram. Call from one thread at a time.</summary>
-    public LatencyHistogram TakeInterval()
-    {
-        var interval = _spare is null ? _recorder.GetIntervalHistogram() : _recorder.GetIntervalHistogram(_spare);
-        var taken = LatencyHistogram.From(interval);
-        _spare = interval;
-        return taken;
-    }
-}

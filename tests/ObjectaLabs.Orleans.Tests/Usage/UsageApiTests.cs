@@ -106,6 +106,55 @@ public sealed class UsageApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_fine_tuned_models_usage_shows_on_its_card_and_in_its_metrics_and_no_other_organization_can_report_against_it()
+    {
+        var (org, admin) = await ObjectaLabs.Orleans.Tests.Training.TrainingJobsApiTests.OrganizationWithValidatedExamplesAsync(fixture, "business", 10);
+        var jobId = Guid.NewGuid();
+        await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/training-jobs", new { id = jobId, name = "Support", baseModel = "sandbox/sandbox-small" }))
+            .ReadJsonAsync(HttpStatusCode.Created);
+        var model = (await ObjectaLabs.Orleans.Tests.Training.TrainingJobsApiTests.FinishedAsync(admin, org, jobId)).GetProperty("modelId").GetGuid();
+        var key = (await (await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" })).ReadJsonAsync(HttpStatusCode.Created))
+            .GetProperty("key").GetString();
+        using var runtime = fixture.Client(key);
+        var (other, _, otherRuntime) = await OrganizationAsync();
+
+        var stranger = await otherRuntime.PostAsJsonAsync($"/v1/organizations/{other}/usage", new { batchId = Guid.NewGuid(), events = new[] { Event(model, 5) } });
+        var reported = await runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage",
+            new { batchId = Guid.NewGuid(), events = new[] { Event(model, 40, satisfaction: 5), Event(model, 60, success: false, satisfaction: 2), Event(model, 50) } });
+        JsonElement card = default;
+        await Eventually.Async(async () => (card = await (await admin.GetAsync($"/v1/organizations/{org}/models/{model}")).ReadJsonAsync())
+            .GetProperty("usage").GetProperty("requests").GetInt64() == 3, TimeSpan.FromSeconds(15), "the card shows this month's requests");
+        var metrics = await (await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?modelId={model}")).ReadJsonAsync();
+        var listed = await (await admin.GetAsync($"/v1/organizations/{org}/models")).ReadJsonAsync();
+
+        (await stranger.ShouldBeProblemAsync(HttpStatusCode.BadRequest)).GetProperty("field").GetString().Should().Be("events[0].modelId");
+        reported.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        card.GetProperty("usage").GetProperty("satisfaction").GetDouble().Should().Be(3.5);
+        card.GetProperty("usage").GetProperty("ratings").GetInt64().Should().Be(2);
+        card.GetProperty("usage").GetProperty("costUsd").GetDecimal().Should().Be(0m, "the sandbox's fine-tuned prices are 0");
+        metrics.GetProperty("total").GetProperty("successRate").GetDouble().Should().BeApproximately(2.0 / 3, 1e-9);
+        metrics.GetProperty("total").GetProperty("unpricedRequests").GetInt64().Should().Be(0);
+        metrics.GetProperty("total").GetProperty("latency").GetProperty("p50Ms").GetDouble().Should().BeApproximately(50, 0.05);
+        listed.EnumerateArray().Single().GetProperty("usage").GetProperty("requests").GetInt64().Should().Be(3);
+    }
+
+    [Theory]
+    [InlineData("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
+    [InlineData("from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from")]
+    [InlineData("from=2026-01-01T00:00:00Z&to=9999-12-31T23:59:59Z", "to")]
+    [InlineData("from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z", "from")]
+    [InlineData("to=not-a-date", "to")]
+    public async Task A_metrics_range_that_is_reversed_too_long_or_out_of_time_is_refused_naming_its_bound(string range, string field)
+    {
+        var (org, admin, _) = await OrganizationAsync();
+
+        var refused = await (await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}&{range}"))
+            .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+
+        refused.GetRawText().Should().Contain(field);
+    }
+
+    [Fact]
     public async Task Batches_sent_at_once_are_judged_each_on_its_own_a_repeated_id_counted_once_and_a_refused_one_holding_up_none()
     {
         var (org, admin, runtime) = await OrganizationAsync();
