@@ -107,9 +107,30 @@ public sealed record class LatencyHistogram
         return hash.ToHashCode();
     }
 
+    /// <summary>An empty mutable histogram of this layout, to record into and then take with <see cref="Of"/>.</summary>
+    public static HistogramBase NewCounts() => NewHistogram();
+
+    /// <summary>The immutable, encoded form of <paramref name="histogram"/>'s values now.</summary>
+    public static LatencyHistogram Of(HistogramBase histogram) => From(histogram);
+
+    /// <summary>Adds this histogram's values to <paramref name="target"/> (one of <see cref="NewCounts"/>).</summary>
+    public void AddTo(HistogramBase target)
+    {
+        if (!IsEmpty)
+        {
+            target.Add(Decode());
+        }
+    }
+
     internal static HistogramBase NewHistogram() => new LongHistogram(HighestMicroseconds, SignificantDigits);
 
-    internal static long Clamp(long microseconds) => Math.Clamp(microseconds, 0, HighestMicroseconds);
+    public static long Clamp(long microseconds) => Math.Clamp(microseconds, 0, HighestMicroseconds);
+
+    // The encoding's scratch buffer, as large as an uncompressed histogram (on the large-object heap): one per thread, reused.
+    [ThreadStatic]
+    private static ByteBuffer? t_scratch;
+    [ThreadStatic]
+    private static int t_scratchCapacity;
 
     internal static LatencyHistogram From(HistogramBase histogram)
     {
@@ -117,7 +138,14 @@ public sealed record class LatencyHistogram
         {
             return Empty;
         }
-        var buffer = ByteBuffer.Allocate(histogram.GetNeededByteBufferCapacity());
+        var needed = histogram.GetNeededByteBufferCapacity();
+        if (t_scratch is null || t_scratchCapacity < needed)
+        {
+            t_scratch = ByteBuffer.Allocate(needed);
+            t_scratchCapacity = needed;
+        }
+        var buffer = t_scratch;
+        buffer.Position = 0;
         var length = histogram.EncodeIntoCompressedByteBuffer(buffer);
         var encoded = new byte[length];
         buffer.Position = 0;

@@ -17,7 +17,7 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
 {
     private readonly Lock _lock = new();
     private readonly CancellationTokenSource _stopping = new();
-    private Dictionary<(Guid Organization, UsageKey Key), Pending> _pending = [];
+    private readonly Dictionary<(Guid Organization, UsageKey Key), Pending> _pending = [];
     private bool _closed;
     private int _inFlight;
     private Task? _loop;
@@ -133,19 +133,25 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
     /// <summary>Sends every model grain its totals; what a grain did not take goes back into the buffer.</summary>
     public async Task ForwardAsync()
     {
-        Dictionary<(Guid Organization, UsageKey Key), Pending> taken;
+        var taken = new List<((Guid Organization, UsageKey Key) Key, UsageTotals Totals)>();
         lock (_lock)
         {
-            if (_pending.Count == 0)
+            // Each key's counts are kept and reused (a histogram is large); a key idle since the last forward is dropped.
+            foreach (var (key, pending) in _pending.ToList())
             {
-                return;
+                if (pending.Requests == 0)
+                {
+                    _pending.Remove(key);
+                }
+                else
+                {
+                    taken.Add((key, pending.Take()));
+                }
             }
-            taken = _pending;
-            _pending = [];
         }
         var sends = taken.GroupBy(p => (p.Key.Organization, p.Key.Key.Model)).Select(async group =>
         {
-            var deltas = group.Select(p => new UsageDelta(p.Key.Key, p.Value.Totals())).ToList();
+            var deltas = group.Select(p => new UsageDelta(p.Key.Key, p.Totals)).ToList();
             try
             {
                 await ModelGrain(group.Key.Organization, group.Key.Model).RecordUsageAsync(group.Key.Organization, deltas);
@@ -160,13 +166,13 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
                 LogForwardFailed(e, group.Key.Organization, group.Key.Model);
                 lock (_lock)
                 {
-                    foreach (var (key, pending) in group)
+                    foreach (var (key, totals) in group)
                     {
-                        if (_pending.TryGetValue(key, out var newer))
+                        if (!_pending.TryGetValue(key, out var pending))
                         {
-                            pending.Merge(newer);
+                            _pending[key] = pending = new Pending();
                         }
-                        _pending[key] = pending;
+                        pending.Restore(totals);
                     }
                 }
             }
@@ -190,10 +196,10 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
     [LoggerMessage(Level = LogLevel.Error, Message = "The silo stopped with the usage of {Requests} requests not forwarded; it is lost")]
     private partial void LogLost(long requests);
 
-    /// <summary>One key's requests on this silo since the last forward.</summary>
+    /// <summary>One key's requests on this silo since the last forward; its latency counts are reused from one forward to the next.</summary>
     private sealed class Pending
     {
-        private readonly List<long> _latencies = [];
+        private readonly HdrHistogram.HistogramBase _latency = LatencyHistogram.NewCounts();
         private long _successes, _input, _output, _ratings, _ratingSum, _ratingSquares;
 
         public long Requests { get; private set; }
@@ -207,23 +213,32 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
             _ratings += entry.Ratings;
             _ratingSum += entry.RatingSum;
             _ratingSquares += entry.RatingSquares;
-            _latencies.AddRange(entry.LatenciesMicroseconds);
+            foreach (var microseconds in entry.LatenciesMicroseconds)
+            {
+                _latency.RecordValue(LatencyHistogram.Clamp(microseconds));
+            }
         }
 
-        public void Merge(Pending other)
+        /// <summary>Totals a grain did not take, back for the next forward.</summary>
+        public void Restore(UsageTotals totals)
         {
-            Requests += other.Requests;
-            _successes += other._successes;
-            _input += other._input;
-            _output += other._output;
-            _ratings += other._ratings;
-            _ratingSum += other._ratingSum;
-            _ratingSquares += other._ratingSquares;
-            _latencies.AddRange(other._latencies);
+            Requests += totals.Requests;
+            _successes += totals.Successes;
+            _input += totals.InputTokens;
+            _output += totals.OutputTokens;
+            _ratings += totals.SatisfactionCount;
+            _ratingSum += totals.SatisfactionSum;
+            _ratingSquares += totals.SatisfactionSquares;
+            totals.Latency.AddTo(_latency);
         }
 
-        /// <summary>The totals, unpriced (the model grain prices them).</summary>
-        public UsageTotals Totals() => new(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares,
-            LatencyHistogram.FromMicroseconds(_latencies));
+        /// <summary>The totals since the last take (unpriced: the model grain prices them), and a fresh start.</summary>
+        public UsageTotals Take()
+        {
+            var totals = new UsageTotals(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares, LatencyHistogram.Of(_latency));
+            Requests = _successes = _input = _output = _ratings = _ratingSum = _ratingSquares = 0;
+            _latency.Reset();
+            return totals;
+        }
     }
 }

@@ -12,7 +12,10 @@ public sealed class UsageLedger(Guid organizationId, UsageRollups rollups, decim
     /// <summary>Hours kept in memory once written; older ones are read back if they are reported again.</summary>
     private static readonly TimeSpan KeptHours = TimeSpan.FromHours(2);
 
+    // Each key's counters (latency empty) and its latency counts, kept mutable: merging encoded histograms on every
+    // forward would decode and re-encode them each time; they are encoded once per write.
     private readonly Dictionary<UsageKey, UsageTotals> _totals = [];
+    private readonly Dictionary<UsageKey, HdrHistogram.HistogramBase> _latency = [];
     private readonly HashSet<UsageKey> _unwritten = [];
 
     public bool HasUnwritten => _unwritten.Count > 0;
@@ -26,12 +29,15 @@ public sealed class UsageLedger(Guid organizationId, UsageRollups rollups, decim
             var stored = await rollups.LoadAsync(organizationId, missing);
             foreach (var key in missing)
             {
-                _totals[key] = stored.GetValueOrDefault(key) ?? UsageTotals.Empty;
+                var row = stored.GetValueOrDefault(key) ?? UsageTotals.Empty;
+                _totals[key] = row with { Latency = LatencyHistogram.Empty };
+                row.Latency.AddTo(_latency[key] = LatencyHistogram.NewCounts());
             }
         }
         foreach (var (key, totals) in deltas)
         {
-            _totals[key] = _totals[key].Merge(Priced(totals));
+            _totals[key] = _totals[key].Merge(Priced(totals) with { Latency = LatencyHistogram.Empty });
+            totals.Latency.AddTo(_latency[key]);
             _unwritten.Add(key);
         }
     }
@@ -44,12 +50,13 @@ public sealed class UsageLedger(Guid organizationId, UsageRollups rollups, decim
             return;
         }
         var keys = _unwritten.ToList();
-        await rollups.WriteAsync(organizationId, keys.Select(k => (k, _totals[k])).ToList());
+        await rollups.WriteAsync(organizationId, keys.Select(k => (k, _totals[k] with { Latency = LatencyHistogram.Of(_latency[k]) })).ToList());
         _unwritten.ExceptWith(keys);
         var oldest = UsageKey.HourOf(clock.GetUtcNow() - KeptHours);
         foreach (var key in _totals.Keys.Where(k => k.Hour < oldest && !_unwritten.Contains(k)).ToList())
         {
             _totals.Remove(key);
+            _latency.Remove(key);
         }
     }
 
