@@ -7,7 +7,7 @@ namespace ObjectaLabs.Orleans.Usage;
 /// <summary>
 /// The usage batch ids an organization was counted under (see <see cref="IUsageBatchesGrain"/>): held in memory for
 /// <see cref="UsageOptions.BatchIdMemory"/> (at most <see cref="UsageOptions.MaxRememberedBatches"/>, oldest forgotten
-/// first), written to <c>usage_batches</c> on a timer and on deactivation, and read back on activation.
+/// first), written to <c>usage_batch_sets</c> (one row per write) on a timer and on deactivation, and read back on activation.
 /// </summary>
 public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageBatchesGrain> logger)
     : Grain, IUsageBatchesGrain
@@ -22,9 +22,11 @@ public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions
     {
         await using var connection = await db.OpenConnectionAsync(cancellationToken);
         var since = clock.GetUtcNow() - options.Value.BatchIdMemory;
-        var rows = await connection.QueryAsync<(Guid, DateTime)>(new CommandDefinition(
-            "SELECT batch_id, accepted_at FROM usage_batches WHERE organization_id = @org AND accepted_at >= @since ORDER BY accepted_at",
-            new { org = OrganizationId, since }, cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<(Guid, DateTime)>(new CommandDefinition("""
+            SELECT u.id, u.at FROM usage_batch_sets s, unnest(s.batch_ids, s.accepted_at) AS u(id, at)
+            WHERE s.organization_id = @org AND s.written_at >= @since AND u.at >= @since
+            ORDER BY u.at
+            """, new { org = OrganizationId, since }, cancellationToken: cancellationToken));
         foreach (var (id, at) in rows)
         {
             Remember(id, new DateTimeOffset(at, TimeSpan.Zero));
@@ -76,12 +78,12 @@ public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions
         {
             await using var connection = await db.OpenConnectionAsync(cancellationToken);
             await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO usage_batches (organization_id, batch_id, accepted_at)
-                SELECT @org, * FROM unnest(@ids, @ats) ON CONFLICT DO NOTHING;
-                DELETE FROM usage_batches WHERE organization_id = @org AND accepted_at < @forgetBefore;
+                INSERT INTO usage_batch_sets (organization_id, written_at, batch_ids, accepted_at) VALUES (@org, @now, @ids, @ats);
+                DELETE FROM usage_batch_sets WHERE organization_id = @org AND written_at < @forgetBefore;
                 """, new
             {
                 org = OrganizationId,
+                now = clock.GetUtcNow().UtcDateTime,
                 ids = batch.Select(b => b.Id).ToArray(),
                 ats = batch.Select(b => b.At.UtcDateTime).ToArray(),
                 forgetBefore = (clock.GetUtcNow() - options.Value.BatchIdMemory).UtcDateTime,
