@@ -1,10 +1,12 @@
 using System.Globalization;
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Experiments;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Plans;
 using ObjectaLabs.Orleans.Problems;
+using ObjectaLabs.Orleans.Usage;
 
 namespace ObjectaLabs.Orleans.Deployment;
 
@@ -12,7 +14,7 @@ namespace ObjectaLabs.Orleans.Deployment;
 public sealed class DeploymentsGrain(
     [PersistentState("deployments", StorageNames.Postgres)] IPersistentState<DeploymentsState> state,
     BaseModelCatalog catalog,
-    ObjectaLabs.Orleans.Usage.UsageRollups rollups,
+    UsageRollups rollups,
     TimeProvider clock,
     ILogger<DeploymentsGrain> logger) : Grain, IDeploymentsGrain
 {
@@ -323,31 +325,7 @@ public sealed class DeploymentsGrain(
         return await ResultsAsync(experiment);
     }
 
-    /// <summary>The experiment's usage by arm from the rollups (the fallback's apart), and the analysis of it.</summary>
-    private async Task<ExperimentResults> ResultsAsync(Experiment experiment)
-    {
-        var end = experiment.EndedAt ?? clock.GetUtcNow();
-        var rows = await rollups.QueryAsync(OrganizationId, null, ObjectaLabs.Orleans.Usage.UsageKey.HourOf(experiment.StartedAt),
-            ObjectaLabs.Orleans.Usage.UsageKey.HourOf(end).AddHours(1), experiment.Id);
-        UsageTotals Arm(ObjectaLabs.Orleans.Usage.UsageArm arm, bool fellBack) =>
-            rows.Where(r => r.Key.Arm == arm && r.Key.FellBack == fellBack).Aggregate(UsageTotals.Empty, (a, r) => a.Merge(r.Value));
-        var control = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Control, false);
-        var candidate = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Candidate, false);
-        var controlFallback = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Control, true).Requests;
-        var candidateFallback = Arm(ObjectaLabs.Orleans.Usage.UsageArm.Candidate, true).Requests;
-        var options = ObjectaLabs.Orleans.Experiments.ExperimentOptions.Default with { MinimumSamplePerArm = experiment.MinimumSample };
-        var analysis = new ExperimentAnalysis(
-            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.Compare(ObjectaLabs.Orleans.Experiments.ExperimentMetric.SuccessRate,
-                control.SuccessSample, candidate.SuccessSample, experiment.Margin, options),
-            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.Compare(ObjectaLabs.Orleans.Experiments.ExperimentMetric.Satisfaction,
-                control.SatisfactionSample, candidate.SatisfactionSample, experiment.Margin * 4, options),
-            // Assignment is what the split governs: requests the fallback served count in the arm they were assigned.
-            ObjectaLabs.Orleans.Experiments.ExperimentAnalyzer.CheckSampleRatio(control.Requests + controlFallback, candidate.Requests + candidateFallback,
-                experiment.CandidateShare, options.SampleRatioPValue));
-        return new ExperimentResults(experiment.Id, experiment.Status, experiment.Control, experiment.Candidate, experiment.CandidateShare,
-            experiment.StartedAt, experiment.EndedAt, ObjectaLabs.Orleans.Usage.UsageMetricsGrain.Summarize([control]),
-            ObjectaLabs.Orleans.Usage.UsageMetricsGrain.Summarize([candidate]), controlFallback, candidateFallback, analysis);
-    }
+    private Task<ExperimentResults> ResultsAsync(Experiment experiment) => ExperimentResultsReader.ReadAsync(rollups, OrganizationId, experiment, clock.GetUtcNow());
 
     private static string Verdict(ExperimentVerdict verdict) => System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(verdict.ToString());
 
