@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Api.Hosting;
-using ObjectaLabs.Orleans.Bench.Jobs;
+using ObjectaLabs.Orleans.Bench.Hosting;
 using ObjectaLabs.Orleans.Bench.Postgres;
 using ObjectaLabs.Orleans.Silo.Hosting;
 using ObjectaLabs.Orleans.Testing;
@@ -29,96 +29,60 @@ public static partial class ResolveBenchmark
 
     public static async Task<BenchResult> RunAsync(TimeSpan duration, int fixedRate, int rounds)
     {
-        await using var pg = await PrivatePostgres.StartAsync();
-        var silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
-            ["Orleans:SiloPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:ApplyMigrations"] = "false",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["DataProtection:CertificatePath"] = BenchCertificate.Path,
-        }));
-        await silo.StartAsync();
-        var platformKey = "olp_bench_" + Guid.NewGuid().ToString("N");
-        var api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
-            ["Platform:AdminKey"] = platformKey,
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Logging:LogLevel:Default"] = "Warning",
-        }));
         // The baseline: same process, same Kestrel and middleware, but no key, no rate limit, no lookup.
-        api.MapGet(BarePath, () => Results.Text("""{"provider":"sandbox","providerModel":"sandbox-small"}""", "application/json")).DisableRateLimiting();
-        await api.StartAsync();
-        try
+        await using var system = await BenchSystem.StartAsync(api =>
+            api.MapGet(BarePath, () => Results.Text("""{"provider":"sandbox","providerModel":"sandbox-small"}""", "application/json")).DisableRateLimiting());
+        var root = system.Root;
+        var (resolvePath, runtimeKey) = await SetUpAsync(system);
+        // The load generator shares the cores with the API, the silo and PostgreSQL: rounds alternate the two endpoints
+        // and the medians are reported, so one noisy round does not decide the ratio.
+        Console.WriteLine($"{rounds} rounds of wrk -t2 -c64 -d{duration.TotalSeconds:F0}s, bare endpoint and resolution (runtime key, snapshot in memory) in turn…");
+        // Warm-up, not counted: the first seconds of each endpoint pay for JIT tiering and pools filling.
+        var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
+        await WrkAsync(new Uri(root, BarePath), null, warmUp);
+        await WrkAsync(new Uri(root, resolvePath), runtimeKey, warmUp);
+        var bareRuns = new List<(double PerSecond, double P99Ms)>();
+        var ourRuns = new List<(double PerSecond, double P99Ms)>();
+        for (var round = 0; round < rounds; round++)
         {
-            var root = new Uri(api.Urls.First());
-            var (resolvePath, runtimeKey) = await SetUpAsync(root, platformKey);
-            // The load generator shares the cores with the API, the silo and PostgreSQL: rounds alternate the two endpoints
-            // and the medians are reported, so one noisy round does not decide the ratio.
-            Console.WriteLine($"{rounds} rounds of wrk -t2 -c64 -d{duration.TotalSeconds:F0}s, bare endpoint and resolution (runtime key, snapshot in memory) in turn…");
-            // Warm-up, not counted: the first seconds of each endpoint pay for JIT tiering and pools filling.
-            var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
-            await WrkAsync(new Uri(root, BarePath), null, warmUp);
-            await WrkAsync(new Uri(root, resolvePath), runtimeKey, warmUp);
-            var bareRuns = new List<(double PerSecond, double P99Ms)>();
-            var ourRuns = new List<(double PerSecond, double P99Ms)>();
-            for (var round = 0; round < rounds; round++)
-            {
-                bareRuns.Add(await WrkAsync(new Uri(root, BarePath), null, duration));
-                ourRuns.Add(await WrkAsync(new Uri(root, resolvePath), runtimeKey, duration));
-                Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1].PerSecond:F0}/s p99 {bareRuns[^1].P99Ms:F2} ms; resolution {ourRuns[^1].PerSecond:F0}/s p99 {ourRuns[^1].P99Ms:F2} ms");
-            }
-            var bare = (PerSecond: Median(bareRuns.Select(r => r.PerSecond)), P99Ms: Median(bareRuns.Select(r => r.P99Ms)));
-            var ours = (PerSecond: Median(ourRuns.Select(r => r.PerSecond)), P99Ms: Median(ourRuns.Select(r => r.P99Ms)));
-            Console.WriteLine($"under wrk -c64 (medians): bare {bare.PerSecond:F0}/s p99 {bare.P99Ms:F2} ms; resolution {ours.PerSecond:F0}/s p99 {ours.P99Ms:F2} ms");
-            var bareFixed = new List<(double P99Ms, double PerSecond)>();
-            var oursFixed = new List<(double P99Ms, double PerSecond)>();
-            for (var round = 0; round < rounds; round++)
-            {
-                bareFixed.Add(await HeyAsync(new Uri(root, BarePath), null, duration, fixedRate));
-                oursFixed.Add(await HeyAsync(new Uri(root, resolvePath), runtimeKey, duration, fixedRate));
-            }
-            var bareP99 = Median(bareFixed.Select(r => r.P99Ms));
-            var oursP99 = Median(oursFixed.Select(r => r.P99Ms));
-            Console.WriteLine($"at a fixed {fixedRate} req/s (hey; achieved: bare {Median(bareFixed.Select(r => r.PerSecond)):F0}/s, resolution {Median(oursFixed.Select(r => r.PerSecond)):F0}/s; medians of {rounds}): " +
-                $"bare p99 {bareP99:F2} ms, resolution p99 {oursP99:F2} ms = {oursP99 / bareP99:F2} × bare (goal ≤ 1.5)");
-            return new BenchResult("resolve", ours.PerSecond, bare.PerSecond, "");
+            bareRuns.Add(await WrkAsync(new Uri(root, BarePath), null, duration));
+            ourRuns.Add(await WrkAsync(new Uri(root, resolvePath), runtimeKey, duration));
+            Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1].PerSecond:F0}/s p99 {bareRuns[^1].P99Ms:F2} ms; resolution {ourRuns[^1].PerSecond:F0}/s p99 {ourRuns[^1].P99Ms:F2} ms");
         }
-        finally
+        var bare = (PerSecond: BenchHttp.Median(bareRuns.Select(r => r.PerSecond)), P99Ms: BenchHttp.Median(bareRuns.Select(r => r.P99Ms)));
+        var ours = (PerSecond: BenchHttp.Median(ourRuns.Select(r => r.PerSecond)), P99Ms: BenchHttp.Median(ourRuns.Select(r => r.P99Ms)));
+        Console.WriteLine($"under wrk -c64 (medians): bare {bare.PerSecond:F0}/s p99 {bare.P99Ms:F2} ms; resolution {ours.PerSecond:F0}/s p99 {ours.P99Ms:F2} ms");
+        var bareFixed = new List<(double P99Ms, double PerSecond)>();
+        var oursFixed = new List<(double P99Ms, double PerSecond)>();
+        for (var round = 0; round < rounds; round++)
         {
-            await api.StopAsync();
-            await api.DisposeAsync();
-            await silo.StopAsync();
-            silo.Dispose();
+            bareFixed.Add(await HeyAsync(new Uri(root, BarePath), null, duration, fixedRate));
+            oursFixed.Add(await HeyAsync(new Uri(root, resolvePath), runtimeKey, duration, fixedRate));
         }
+        var bareP99 = BenchHttp.Median(bareFixed.Select(r => r.P99Ms));
+        var oursP99 = BenchHttp.Median(oursFixed.Select(r => r.P99Ms));
+        Console.WriteLine($"at a fixed {fixedRate} req/s (hey; achieved: bare {BenchHttp.Median(bareFixed.Select(r => r.PerSecond)):F0}/s, resolution {BenchHttp.Median(oursFixed.Select(r => r.PerSecond)):F0}/s; medians of {rounds}): " +
+            $"bare p99 {bareP99:F2} ms, resolution p99 {oursP99:F2} ms = {oursP99 / bareP99:F2} × bare (goal ≤ 1.5)");
+        return new BenchResult("resolve", ours.PerSecond, bare.PerSecond, "");
     }
 
     /// <summary>An Enterprise organization, an agent deployed to the sandbox model in an experiment, and a runtime key.</summary>
-    private static async Task<(string Path, string Key)> SetUpAsync(Uri root, string platformKey)
+    private static async Task<(string Path, string Key)> SetUpAsync(BenchSystem system)
     {
-        using var platform = Client(root, platformKey);
-        var created = await Json(await platform.PostAsJsonAsync("/v1/organizations", new { name = "Bench Ltd", plan = "enterprise" }));
-        var org = created.GetProperty("organization").GetProperty("id").GetGuid();
-        using var admin = Client(root, created.GetProperty("adminKey").GetProperty("key").GetString()!);
-        var agent = (await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bench bot", defaultBaseModel = "sandbox/sandbox-small" })))
+        var root = system.Root;
+        var (org, admin) = await system.NewOrganizationAsync();
+        using var _ = admin;
+        var agent = (await BenchHttp.Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents", new { name = "Bench bot", defaultBaseModel = "sandbox/sandbox-small" })))
             .GetProperty("id").GetGuid();
-        await Json(await admin.PutAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment", new { model = new { baseModel = "sandbox/sandbox-small" } }));
+        await BenchHttp.Json(await admin.PutAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment", new { model = new { baseModel = "sandbox/sandbox-small" } }));
         // An experiment, so each resolution also draws its sticky arm (a SHA-256 per request).
-        await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment/experiment",
+        await BenchHttp.Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/agents/{agent}/deployment/experiment",
             new { candidate = new { baseModel = "sandbox/sandbox-large" }, candidateShare = 0.5 }));
-        var key = (await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" }))).GetProperty("key").GetString()!;
+        var key = (await BenchHttp.Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" }))).GetProperty("key").GetString()!;
         var path = $"/v1/organizations/{org}/agents/{agent}/resolve?subject=conversation-42";
-        using var runtime = Client(root, key);
-        await Json(await runtime.GetAsync(path)); // warm: the key is checked once and the snapshot loaded
+        using var runtime = BenchHttp.Client(root, key);
+        await BenchHttp.Json(await runtime.GetAsync(path)); // warm: the key is checked once and the snapshot loaded
         return (path, key);
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
     private static async Task<(double PerSecond, double P99Ms)> WrkAsync(Uri url, string? key, TimeSpan duration)
@@ -185,23 +149,6 @@ public static partial class ResolveBenchmark
         "s" => value * 1000,
         _ => throw new InvalidOperationException($"unknown unit '{unit}'"),
     };
-
-    private static HttpClient Client(Uri root, string key)
-    {
-        var client = new HttpClient { BaseAddress = root };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static async Task<JsonElement> Json(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new InvalidOperationException($"{(int)response.StatusCode} from {response.RequestMessage?.RequestUri}: {text}");
-        }
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
 
     [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
     private static partial Regex RequestsPerSecond();

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Api.Usage;
-using ObjectaLabs.Orleans.Bench.Jobs;
+using ObjectaLabs.Orleans.Bench.Hosting;
 using ObjectaLabs.Orleans.Bench.Postgres;
 using ObjectaLabs.Orleans.Silo.Hosting;
 using ObjectaLabs.Orleans.Testing;
@@ -36,80 +36,46 @@ public static class UsageBenchmark
 
     public static async Task<BenchResult> RunAsync(TimeSpan duration, int rounds)
     {
-        await using var pg = await PrivatePostgres.StartAsync();
-        var silo = SiloHostBuilder.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
-            ["Orleans:SiloPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:GatewayPort"] = LocalPostgres.FreePort().ToString(CultureInfo.InvariantCulture),
-            ["Orleans:ApplyMigrations"] = "false",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["DataProtection:CertificatePath"] = BenchCertificate.Path,
-        }));
-        await silo.StartAsync();
-        var platformKey = "olp_bench_" + Guid.NewGuid().ToString("N");
-        var api = ApiApplication.Build([], b => b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = pg.ConnectionString,
-            ["Platform:AdminKey"] = platformKey,
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Logging:LogLevel:Default"] = "Warning",
-        }));
         // The baseline: same process, same Kestrel and JSON binding, but no key, no rate limit, no checks, nothing kept.
-        api.MapPost(BarePath, (UsageApi.UsageBatchRequest request) => Results.Accepted((string?)null, new { request.BatchId, events = request.Events?.Count ?? 0 }))
-            .DisableRateLimiting();
-        await api.StartAsync();
-        var stopped = false;
-        try
+        await using var system = await BenchSystem.StartAsync(api =>
+            api.MapPost(BarePath, (UsageApi.UsageBatchRequest request) => Results.Accepted((string?)null, new { request.BatchId, events = request.Events?.Count ?? 0 }))
+                .DisableRateLimiting());
+        var root = system.Root;
+        var (org, key) = await SetUpAsync(system);
+        var template = NewTemplate();
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = InFlight }) { BaseAddress = root };
+        var usagePath = $"/v1/organizations/{org}/usage";
+        Console.WriteLine($"{rounds} rounds of {duration.TotalSeconds:F0} s, {InFlight} batches of {EventsPerBatch} events in flight, bare endpoint and usage (runtime key) in turn…");
+        // Warm-up, not counted (its batches are counted by the silo and checked below like the others).
+        var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
+        await LoadAsync(client, BarePath, null, template, warmUp);
+        long accepted = (await LoadAsync(client, usagePath, key, template, warmUp)).Batches;
+        var bareRuns = new List<double>();
+        var ourRuns = new List<double>();
+        for (var round = 0; round < rounds; round++)
         {
-            var root = new Uri(api.Urls.First());
-            var (org, key) = await SetUpAsync(root, platformKey);
-            var template = NewTemplate();
-            using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = InFlight }) { BaseAddress = root };
-            var usagePath = $"/v1/organizations/{org}/usage";
-            Console.WriteLine($"{rounds} rounds of {duration.TotalSeconds:F0} s, {InFlight} batches of {EventsPerBatch} events in flight, bare endpoint and usage (runtime key) in turn…");
-            // Warm-up, not counted (its batches are counted by the silo and checked below like the others).
-            var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
-            await LoadAsync(client, BarePath, null, template, warmUp);
-            long accepted = (await LoadAsync(client, usagePath, key, template, warmUp)).Batches;
-            var bareRuns = new List<double>();
-            var ourRuns = new List<double>();
-            for (var round = 0; round < rounds; round++)
-            {
-                // Each run starts on a quiet silo: the previous run's usage is forwarded and written (and collected) first.
-                await Task.Delay(Settle);
-                var bare = await LoadAsync(client, BarePath, null, template, duration);
-                await Task.Delay(Settle);
-                var ours = await LoadAsync(client, usagePath, key, template, duration);
-                accepted += ours.Batches;
-                bareRuns.Add(bare.Batches * EventsPerBatch / bare.Seconds);
-                ourRuns.Add(ours.Batches * EventsPerBatch / ours.Seconds);
-                Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1]:F0} events/s; usage {ourRuns[^1]:F0} events/s");
-            }
+            // Each run starts on a quiet silo: the previous run's usage is forwarded and written (and collected) first.
+            await Task.Delay(Settle);
+            var bare = await LoadAsync(client, BarePath, null, template, duration);
+            await Task.Delay(Settle);
+            var ours = await LoadAsync(client, usagePath, key, template, duration);
+            accepted += ours.Batches;
+            bareRuns.Add(bare.Batches * EventsPerBatch / bare.Seconds);
+            ourRuns.Add(ours.Batches * EventsPerBatch / ours.Seconds);
+            Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1]:F0} events/s; usage {ourRuns[^1]:F0} events/s");
+        }
 
-            // A graceful stop forwards and writes everything: the rollups then hold every accepted event, once.
-            await silo.StopAsync();
-            stopped = true;
-            await using var connection = await pg.DataSource.OpenConnectionAsync();
-            var counted = await connection.ExecuteScalarAsync<long>("SELECT coalesce(sum(requests), 0)::bigint FROM model_usage_rollups WHERE organization_id = @org", new { org });
-            var sent = accepted * EventsPerBatch;
-            Console.WriteLine($"after a graceful stop the rollups hold {counted:N0} of the {sent:N0} events accepted ({(counted == sent ? "none lost, none doubled" : "MISMATCH")})");
-            if (counted != sent)
-            {
-                throw new InvalidOperationException($"The rollups hold {counted} events, not the {sent} accepted.");
-            }
-            return new BenchResult("usage", Median(ourRuns), Median(bareRuns), "");
-        }
-        finally
+        // A graceful stop forwards and writes everything: the rollups then hold every accepted event, once.
+        await system.StopSiloAsync();
+        await using var connection = await system.Postgres.DataSource.OpenConnectionAsync();
+        var counted = await connection.ExecuteScalarAsync<long>("SELECT coalesce(sum(requests), 0)::bigint FROM model_usage_rollups WHERE organization_id = @org", new { org });
+        var sent = accepted * EventsPerBatch;
+        Console.WriteLine($"after a graceful stop the rollups hold {counted:N0} of the {sent:N0} events accepted ({(counted == sent ? "none lost, none doubled" : "MISMATCH")})");
+        if (counted != sent)
         {
-            await api.StopAsync();
-            await api.DisposeAsync();
-            if (!stopped)
-            {
-                await silo.StopAsync();
-            }
-            silo.Dispose();
+            throw new InvalidOperationException($"The rollups hold {counted} events, not the {sent} accepted.");
         }
+        return new BenchResult("usage", BenchHttp.Median(ourRuns), BenchHttp.Median(bareRuns), "");
     }
 
     /// <summary>Posts batches (each with a new id) with <see cref="InFlight"/> in flight for <paramref name="duration"/>; every answer must be 202.</summary>
@@ -138,13 +104,11 @@ public static class UsageBenchmark
         return (batches, clock.Elapsed.TotalSeconds);
     }
 
-    private static async Task<(Guid Org, string Key)> SetUpAsync(Uri root, string platformKey)
+    private static async Task<(Guid Org, string Key)> SetUpAsync(BenchSystem system)
     {
-        using var platform = Client(root, platformKey);
-        var created = await Json(await platform.PostAsJsonAsync("/v1/organizations", new { name = "Bench Ltd", plan = "enterprise" }));
-        var org = created.GetProperty("organization").GetProperty("id").GetGuid();
-        using var admin = Client(root, created.GetProperty("adminKey").GetProperty("key").GetString()!);
-        var key = (await Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" }))).GetProperty("key").GetString()!;
+        var (org, admin) = await system.NewOrganizationAsync();
+        using var _ = admin;
+        var key = (await BenchHttp.Json(await admin.PostAsJsonAsync($"/v1/organizations/{org}/api-keys", new { name = "runtime", scope = "runtime" }))).GetProperty("key").GetString()!;
         return (org, key);
     }
 
@@ -184,24 +148,5 @@ public static class UsageBenchmark
             content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
             return content;
         }
-    }
-
-    private static HttpClient Client(Uri root, string key)
-    {
-        var client = new HttpClient { BaseAddress = root };
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        return client;
-    }
-
-    private static async Task<JsonElement> Json(HttpResponseMessage response)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        return response.IsSuccessStatusCode ? JsonDocument.Parse(text).RootElement.Clone() : throw new InvalidOperationException($"{(int)response.StatusCode}: {text}");
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 }
