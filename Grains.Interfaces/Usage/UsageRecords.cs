@@ -62,9 +62,19 @@ public sealed record class UsageReceipt(Guid BatchId, int Events, bool Duplicate
 [GenerateSerializer, Immutable, Alias("objectalabs.usage-outcome")]
 public sealed record class UsageOutcome(UsageReceipt? Receipt, string? RefusedField, string? RefusedBecause);
 
-/// <summary>One key's totals, priced by the model grain that keeps them.</summary>
+/// <summary>
+/// Latencies as a histogram's non-empty buckets (a value of each bucket, in microseconds, and its count): how a silo
+/// hands a key's latencies to its model grain, which adds them into its own histogram without decoding anything.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.latency-buckets")]
+public sealed record class LatencyBuckets(long[] Microseconds, long[] Counts)
+{
+    public static LatencyBuckets Empty { get; } = new([], []);
+}
+
+/// <summary>One key's totals (their latency in <see cref="Latency"/>, not in the totals), priced by the model grain that keeps them.</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.usage-delta")]
-public sealed record class UsageDelta(UsageKey Key, UsageTotals Totals);
+public sealed record class UsageDelta(UsageKey Key, UsageTotals Totals, LatencyBuckets Latency);
 
 /// <summary>
 /// Figures of some requests: counts, tokens, cost (of the priced ones; <see cref="UnpricedRequests"/> have no catalog

@@ -133,7 +133,7 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
     /// <summary>Sends every model grain its totals; what a grain did not take goes back into the buffer.</summary>
     public async Task ForwardAsync()
     {
-        var taken = new List<((Guid Organization, UsageKey Key) Key, UsageTotals Totals)>();
+        var taken = new List<((Guid Organization, UsageKey Key) Key, UsageTotals Totals, LatencyBuckets Latency)>();
         lock (_lock)
         {
             // Each key's counts are kept and reused (a histogram is large); a key idle since the last forward is dropped.
@@ -145,13 +145,14 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
                 }
                 else
                 {
-                    taken.Add((key, pending.Take()));
+                    var (totals, latency) = pending.Take();
+                    taken.Add((key, totals, latency));
                 }
             }
         }
         var sends = taken.GroupBy(p => (p.Key.Organization, p.Key.Key.Model)).Select(async group =>
         {
-            var deltas = group.Select(p => new UsageDelta(p.Key.Key, p.Totals)).ToList();
+            var deltas = group.Select(p => new UsageDelta(p.Key.Key, p.Totals, p.Latency)).ToList();
             try
             {
                 await ModelGrain(group.Key.Organization, group.Key.Model).RecordUsageAsync(group.Key.Organization, deltas);
@@ -166,13 +167,13 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
                 LogForwardFailed(e, group.Key.Organization, group.Key.Model);
                 lock (_lock)
                 {
-                    foreach (var (key, totals) in group)
+                    foreach (var (key, totals, latency) in group)
                     {
                         if (!_pending.TryGetValue(key, out var pending))
                         {
                             _pending[key] = pending = new Pending();
                         }
-                        pending.Restore(totals);
+                        pending.Restore(totals, latency);
                     }
                 }
             }
@@ -220,7 +221,7 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
         }
 
         /// <summary>Totals a grain did not take, back for the next forward.</summary>
-        public void Restore(UsageTotals totals)
+        public void Restore(UsageTotals totals, LatencyBuckets latency)
         {
             Requests += totals.Requests;
             _successes += totals.Successes;
@@ -229,16 +230,17 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
             _ratings += totals.SatisfactionCount;
             _ratingSum += totals.SatisfactionSum;
             _ratingSquares += totals.SatisfactionSquares;
-            totals.Latency.AddTo(_latency);
+            latency.AddTo(_latency);
         }
 
-        /// <summary>The totals since the last take (unpriced: the model grain prices them), and a fresh start.</summary>
-        public UsageTotals Take()
+        /// <summary>The totals since the last take (unpriced: the model grain prices them) and their latencies, and a fresh start.</summary>
+        public (UsageTotals Totals, LatencyBuckets Latency) Take()
         {
-            var totals = new UsageTotals(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares, LatencyHistogram.Of(_latency));
+            var totals = new UsageTotals(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares, LatencyHistogram.Empty);
+            var latency = _latency.Buckets();
             Requests = _successes = _input = _output = _ratings = _ratingSum = _ratingSquares = 0;
             _latency.Reset();
-            return totals;
+            return (totals, latency);
         }
     }
 }

@@ -34,10 +34,10 @@ public sealed class UsageLedger(Guid organizationId, UsageRollups rollups, decim
                 row.Latency.AddTo(_latency[key] = LatencyHistogram.NewCounts());
             }
         }
-        foreach (var (key, totals) in deltas)
+        foreach (var (key, totals, latency) in deltas)
         {
             _totals[key] = _totals[key].Merge(Priced(totals) with { Latency = LatencyHistogram.Empty });
-            totals.Latency.AddTo(_latency[key]);
+            latency.AddTo(_latency[key]);
             _unwritten.Add(key);
         }
     }

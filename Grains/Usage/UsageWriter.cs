@@ -49,7 +49,7 @@ public sealed class UsageWriter
     {
         var recent = UsageKey.HourOf(_clock.GetUtcNow() - _options.CooldownWindow);
         long successes = 0, failures = 0;
-        foreach (var (key, totals) in deltas)
+        foreach (var (key, totals, _) in deltas)
         {
             if (key.Hour >= recent)
             {

@@ -91,3 +91,29 @@ public sealed class LatencyHistogramTests
         summary.MaxMs.Should().BeApproximately(3_600_000, 3_600); // 1 hour within 0.1 %
     }
 }
+
+public sealed class LatencyBucketsTests
+{
+    [Fact]
+    public void A_histogram_handed_over_as_buckets_reads_the_same_once_added_to_another()
+    {
+        var random = new Random(3);
+        var source = ObjectaLabs.Orleans.Deployment.LatencyHistogram.NewCounts();
+        var values = Enumerable.Range(0, 20_000).Select(_ => (long)random.Next(200, 5_000_000)).ToList();
+        foreach (var value in values)
+        {
+            source.RecordValue(value);
+        }
+        var target = ObjectaLabs.Orleans.Deployment.LatencyHistogram.NewCounts();
+
+        var buckets = ObjectaLabs.Orleans.Usage.LatencyBucketsExtensions.Buckets(source);
+        ObjectaLabs.Orleans.Usage.LatencyBucketsExtensions.AddTo(buckets, target);
+
+        buckets.Counts.Sum().Should().Be(20_000);
+        buckets.Microseconds.Length.Should().BeLessThan(20_000, "only non-empty buckets travel");
+        ObjectaLabs.Orleans.Deployment.LatencyHistogram.Of(target).Summarize()
+            .Should().Be(ObjectaLabs.Orleans.Deployment.LatencyHistogram.FromMicroseconds(values).Summarize());
+        ObjectaLabs.Orleans.Usage.LatencyBucketsExtensions.Buckets(ObjectaLabs.Orleans.Deployment.LatencyHistogram.NewCounts())
+            .Should().BeSameAs(ObjectaLabs.Orleans.Usage.LatencyBuckets.Empty);
+    }
+}
