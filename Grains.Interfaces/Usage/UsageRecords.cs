@@ -101,9 +101,9 @@ public sealed record class ArmMetrics(Guid? ExperimentId, UsageArm Arm, bool Fel
 [GenerateSerializer, Immutable, Alias("objectalabs.model-metrics")]
 public sealed record class ModelMetrics(ModelChoice Model, DateTimeOffset From, DateTimeOffset To, UsageMetrics Total, IReadOnlyList<ArmMetrics> Arms);
 
-/// <summary>What to read: one model (or every model of the organization when null), an hour range, one experiment (or all traffic).</summary>
+/// <summary>What to read: one model, an hour range, one experiment (or all traffic).</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.usage-query")]
-public sealed record class UsageQuery(ModelChoice? Model, DateTimeOffset From, DateTimeOffset To, Guid? ExperimentId = null);
+public sealed record class UsageQuery(ModelChoice Model, DateTimeOffset From, DateTimeOffset To, Guid? ExperimentId = null);
 
 /// <summary>
 /// The stateless ingest path on each silo: each batch's model ids are checked against the organization, its id against

@@ -201,19 +201,14 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
     private sealed class Pending
     {
         private readonly HdrHistogram.HistogramBase _latency = LatencyHistogram.NewCounts();
-        private long _successes, _input, _output, _ratings, _ratingSum, _ratingSquares;
+        private UsageTotals _counts = UsageTotals.Empty; // the counters; latencies are in _latency
 
-        public long Requests { get; private set; }
+        public long Requests => _counts.Requests;
 
         public void Add(UsageEntry entry)
         {
-            Requests += entry.Requests;
-            _successes += entry.Successes;
-            _input += entry.InputTokens;
-            _output += entry.OutputTokens;
-            _ratings += entry.Ratings;
-            _ratingSum += entry.RatingSum;
-            _ratingSquares += entry.RatingSquares;
+            _counts = _counts.Merge(new UsageTotals(entry.Requests, entry.Successes, entry.InputTokens, entry.OutputTokens, 0m, 0,
+                entry.Ratings, entry.RatingSum, entry.RatingSquares, LatencyHistogram.Empty));
             foreach (var microseconds in entry.LatenciesMicroseconds)
             {
                 _latency.RecordValue(LatencyHistogram.Clamp(microseconds));
@@ -223,24 +218,17 @@ public sealed partial class UsageBuffer(IGrainFactory grains, IOptions<UsageOpti
         /// <summary>Totals a grain did not take, back for the next forward.</summary>
         public void Restore(UsageTotals totals, LatencyBuckets latency)
         {
-            Requests += totals.Requests;
-            _successes += totals.Successes;
-            _input += totals.InputTokens;
-            _output += totals.OutputTokens;
-            _ratings += totals.SatisfactionCount;
-            _ratingSum += totals.SatisfactionSum;
-            _ratingSquares += totals.SatisfactionSquares;
+            _counts = _counts.Merge(totals);
             latency.AddTo(_latency);
         }
 
         /// <summary>The totals since the last take (unpriced: the model grain prices them) and their latencies, and a fresh start.</summary>
         public (UsageTotals Totals, LatencyBuckets Latency) Take()
         {
-            var totals = new UsageTotals(Requests, _successes, _input, _output, 0m, 0, _ratings, _ratingSum, _ratingSquares, LatencyHistogram.Empty);
-            var latency = _latency.Buckets();
-            Requests = _successes = _input = _output = _ratings = _ratingSum = _ratingSquares = 0;
+            var taken = (_counts, _latency.Buckets());
+            _counts = UsageTotals.Empty;
             _latency.Reset();
-            return (totals, latency);
+            return taken;
         }
     }
 }

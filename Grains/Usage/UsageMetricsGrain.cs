@@ -8,7 +8,7 @@ public sealed class UsageMetricsGrain(UsageRollups rollups) : Grain, IUsageMetri
 {
     public async Task<ModelMetrics> GetMetricsAsync(Guid organizationId, UsageQuery query)
     {
-        var model = query.Model ?? throw new ArgumentException("A model is required.", nameof(query));
+        var model = query.Model;
         var from = UsageKey.HourOf(query.From);
         var to = UsageKey.HourOf(query.To) == query.To ? query.To : UsageKey.HourOf(query.To).AddHours(1);
         var rows = await rollups.QueryAsync(organizationId, model, from, to, query.ExperimentId);

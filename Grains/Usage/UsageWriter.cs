@@ -34,9 +34,6 @@ public sealed class UsageWriter
         _breaker = new CooldownBreaker(options.Breaker(), clock);
     }
 
-    /// <summary>Where the breaker stands now.</summary>
-    public BreakerStatus Breaker => _breaker.Status;
-
     public async Task AddAsync(IReadOnlyList<UsageDelta> deltas)
     {
         await _ledger.AddAsync(deltas);

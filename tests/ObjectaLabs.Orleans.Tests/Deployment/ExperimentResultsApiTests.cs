@@ -188,11 +188,36 @@ public sealed class ExperimentResultsApiTests(ApiFixture fixture)
         using var otherAdmin = fixture.Client(otherKey);
 
         var foreign = await otherAdmin.GetAsync($"/v1/organizations/{other}/agents/{setup.Agent}/deployment/experiment/results");
+        // Usage another organization reports under this experiment's id is its own: it never reaches these results.
+        var otherKey2 = (await (await otherAdmin.PostAsJsonAsync($"/v1/organizations/{other}/api-keys", new { name = "runtime", scope = "runtime" }))
+            .ReadJsonAsync(HttpStatusCode.Created)).GetProperty("key").GetString();
+        using var otherRuntime = fixture.Client(otherKey2);
+        var planted = await otherRuntime.PostAsJsonAsync($"/v1/organizations/{other}/usage", new
+        {
+            batchId = Guid.NewGuid(),
+            events = Enumerable.Range(0, 50).Select(_ => new
+            {
+                baseModel = Candidate,
+                experimentId = setup.ExperimentId,
+                arm = "candidate",
+                fellBack = false,
+                inputTokens = 1,
+                outputTokens = 1,
+                latencyMs = 10,
+                success = false,
+                timestamp = DateTimeOffset.UtcNow,
+            }),
+        });
+        await Eventually.Async(async () => (await (await otherAdmin.GetAsync($"/v1/organizations/{other}/usage/metrics?baseModel={Uri.EscapeDataString(Candidate)}")).ReadJsonAsync())
+            .GetProperty("total").GetProperty("requests").GetInt64() == 50, TimeSpan.FromSeconds(15), "the other organization's usage is counted, as its own");
+        var mine = await (await setup.Admin.GetAsync($"{setup.Deployment}/experiment/results")).ReadJsonAsync();
         await (await setup.Admin.PostAsync($"{setup.Deployment}/experiment/stop", null)).ReadJsonAsync();
         var none = await (await setup.Admin.GetAsync($"{setup.Deployment}/experiment/results")).ShouldBeProblemAsync(HttpStatusCode.Conflict);
         var unknown = await (await setup.Admin.GetAsync($"{setup.Deployment}/experiment/results?experimentId={Guid.NewGuid()}")).ShouldBeProblemAsync(HttpStatusCode.NotFound);
 
         foreign.StatusCode.Should().Be(HttpStatusCode.NotFound);
+        planted.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        mine.GetProperty("candidateMetrics").GetProperty("requests").GetInt64().Should().Be(0, "another organization's usage never counts in this experiment");
         none.GetProperty("field").GetString().Should().Be("experimentId");
         unknown.GetProperty("status").GetInt32().Should().Be(404);
     }
