@@ -9,6 +9,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using ObjectaLabs.Orleans.Api.Apis;
 using ObjectaLabs.Orleans.Api.Deployment;
+using ObjectaLabs.Orleans.Api.FewShot;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Security;
@@ -138,6 +139,7 @@ public static class ApiApplication
         api.MapDeploymentsApi();
         api.MapResolveApi();
         api.MapUsageApi();
+        api.MapFewShotApi();
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.FewShot;
 using ObjectaLabs.Orleans.Models;
 
 namespace ObjectaLabs.Orleans.Deployment;
@@ -113,4 +114,16 @@ public interface IDeploymentsGrain : IResolutionPublisher
     /// <summary>The results of the agent's running experiment, or of a past one by id.</summary>
     [Alias("experiment-results")]
     Task<ExperimentResults> GetExperimentResultsAsync(Guid agentId, Guid? experimentId);
+
+    /// <summary>The agent's few-shot template (not found when it has none).</summary>
+    [Alias("get-few-shot")]
+    Task<FewShotTemplate> GetFewShotAsync(Guid agentId);
+
+    /// <summary>Sets the agent's few-shot template, checked whole first (a fixed template's examples must be validated examples of the organization).</summary>
+    [Alias("set-few-shot")]
+    Task<FewShotTemplate> SetFewShotAsync(Guid agentId, FewShotTemplate template);
+
+    /// <summary>Removes the agent's few-shot template (not found when it has none).</summary>
+    [Alias("remove-few-shot")]
+    Task RemoveFewShotAsync(Guid agentId);
 }

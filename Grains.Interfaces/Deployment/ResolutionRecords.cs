@@ -1,3 +1,4 @@
+using ObjectaLabs.Orleans.FewShot;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
 
@@ -40,8 +41,8 @@ public sealed record class ModelTarget(
 /// <summary>
 /// Everything resolution needs for one organization, answered from memory in each API process: the deployments, the
 /// targets of every model they name, the active keys (id, scope, hash) so keys are checked from memory too, and what an
-/// agent with no deployment resolves to: the organization's default model, else the agent's base model (active agents).
-/// <see cref="Version"/> grows with every change to any of them.
+/// agent with no deployment resolves to: the organization's default model, else the agent's base model (active agents),
+/// and the agents' few-shot templates. <see cref="Version"/> grows with every change to any of them.
 /// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.resolution-snapshot")]
 public sealed record class ResolutionSnapshot(
@@ -52,7 +53,8 @@ public sealed record class ResolutionSnapshot(
     IReadOnlyDictionary<string, ModelTarget> BaseModels,
     IReadOnlyList<ActiveKey> Keys,
     IReadOnlyDictionary<Guid, string?>? AgentBaseModels = null,
-    Guid? DefaultModel = null)
+    Guid? DefaultModel = null,
+    IReadOnlyDictionary<Guid, FewShotTemplate>? FewShot = null)
 {
     /// <summary>The target of <paramref name="choice"/>; a model the snapshot does not know never serves.</summary>
     public ModelTarget TargetOf(ModelChoice choice) =>

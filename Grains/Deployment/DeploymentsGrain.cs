@@ -1,6 +1,7 @@
 using System.Globalization;
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Experiments;
+using ObjectaLabs.Orleans.FewShot;
 using ObjectaLabs.Orleans.Hosting;
 using ObjectaLabs.Orleans.Models;
 using ObjectaLabs.Orleans.Organizations;
@@ -187,7 +188,8 @@ public sealed class DeploymentsGrain(
                 baseModels[name] = coolingBase with { CoolingDownUntil = until };
             }
         }
-        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, sources.Keys, sources.AgentBaseModels, defaultModel);
+        return new ResolutionSnapshot(OrganizationId, state.State.Version, state.State.Agents, fineTuned, baseModels, sources.Keys, sources.AgentBaseModels, defaultModel,
+            state.State.FewShot);
     }
 
     private static IEnumerable<ModelChoice> References(AgentDeployment deployment)
@@ -323,6 +325,44 @@ public sealed class DeploymentsGrain(
               ?? throw ProblemException.NotFound("Experiment", id)
             : deployment?.Experiment ?? throw ProblemException.Conflict($"Agent {agentId} runs no experiment; name a past one with experimentId.", "experimentId");
         return await ResultsAsync(experiment);
+    }
+
+    public async Task<FewShotTemplate> GetFewShotAsync(Guid agentId)
+    {
+        await Organization.GetAgentAsync(agentId);
+        return state.State.FewShot.GetValueOrDefault(agentId) ?? throw ProblemException.NotFound("Few-shot template of agent", agentId);
+    }
+
+    public async Task<FewShotTemplate> SetFewShotAsync(Guid agentId, FewShotTemplate template)
+    {
+        await ActiveAgentAsync(agentId);
+        var checkedTemplate = FewShotTemplates.Check(template) with { UpdatedAt = clock.GetUtcNow() };
+        if (checkedTemplate.Mode == FewShotMode.Fixed)
+        {
+            var missing = await GrainFactory.GetGrain<IExampleIndexGrain>(OrganizationId).MissingAsync(checkedTemplate.ExampleIds);
+            if (missing.Count > 0)
+            {
+                throw ProblemException.Invalid("exampleIds", $"Not validated examples of this organization: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", …" : "")}.");
+            }
+        }
+        var templates = new Dictionary<Guid, FewShotTemplate>(state.State.FewShot) { [agentId] = checkedTemplate };
+        await state.CommitAsync(state.State with { FewShot = templates, Version = state.State.Version + 1 });
+        await PublishAsync();
+        logger.LogInformation("Organization {OrganizationId}: agent {AgentId} few-shot template set ({Mode}, k={K})", OrganizationId, agentId, checkedTemplate.Mode, checkedTemplate.K);
+        return checkedTemplate;
+    }
+
+    public async Task RemoveFewShotAsync(Guid agentId)
+    {
+        await Organization.GetAgentAsync(agentId);
+        if (!state.State.FewShot.ContainsKey(agentId))
+        {
+            throw ProblemException.NotFound("Few-shot template of agent", agentId);
+        }
+        var templates = new Dictionary<Guid, FewShotTemplate>(state.State.FewShot);
+        templates.Remove(agentId);
+        await state.CommitAsync(state.State with { FewShot = templates, Version = state.State.Version + 1 });
+        await PublishAsync();
     }
 
     private Task<ExperimentResults> ResultsAsync(Experiment experiment) => ExperimentResultsReader.ReadAsync(rollups, OrganizationId, experiment, clock.GetUtcNow());

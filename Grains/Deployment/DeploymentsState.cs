@@ -1,3 +1,5 @@
+using ObjectaLabs.Orleans.FewShot;
+
 namespace ObjectaLabs.Orleans.Deployment;
 
 /// <summary>What an organization's deployments grain persists. Immutable: a change builds the next one with <c>with</c>.</summary>
@@ -9,4 +11,7 @@ public sealed record class DeploymentsState
 
     /// <summary>Grows by one with every change.</summary>
     [Id(1)] public long Version { get; init; }
+
+    /// <summary>Each agent's few-shot template, by agent id.</summary>
+    [Id(2)] public IReadOnlyDictionary<Guid, FewShotTemplate> FewShot { get; init; } = new Dictionary<Guid, FewShotTemplate>();
 }

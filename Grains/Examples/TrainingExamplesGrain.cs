@@ -1,5 +1,6 @@
 using ObjectaLabs.Orleans.Catalog;
 using ObjectaLabs.Orleans.Export;
+using ObjectaLabs.Orleans.FewShot;
 using ObjectaLabs.Orleans.Organizations;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Quality;
@@ -46,8 +47,10 @@ public sealed class TrainingExamplesGrain(
     {
         var content = edit.Example is null ? null : ExampleProblems.Require(edit.Example);
         var tags = edit.Tags is null ? null : ExampleProblems.Tags(edit.Tags);
-        return await rows.UpdateAsync(OrganizationId, exampleId, content, tags, edit.Notes, clock.GetUtcNow())
+        var updated = await rows.UpdateAsync(OrganizationId, exampleId, content, tags, edit.Notes, clock.GetUtcNow())
             ?? throw ProblemException.NotFound("Training example", exampleId);
+        await ChangedAsync([exampleId]);
+        return updated;
     }
 
     public async Task DeleteAsync(Guid exampleId)
@@ -56,6 +59,7 @@ public sealed class TrainingExamplesGrain(
         {
             throw ProblemException.NotFound("Training example", exampleId);
         }
+        await ChangedAsync([exampleId]);
     }
 
     public async Task<TrainingExample> ValidateAsync(Guid exampleId, string validatedBy, decimal qualityScore)
@@ -82,6 +86,7 @@ public sealed class TrainingExamplesGrain(
             throw ProblemException.Invalid("ids", "Give between 1 and 10,000 example ids.");
         }
         var validated = await rows.ValidateAsync(OrganizationId, exampleIds, validatedBy.Trim(), qualityScore, clock.GetUtcNow());
+        await ChangedAsync(validated);
         logger.LogInformation("Organization {OrganizationId}: {Count} examples validated by {ValidatedBy}", OrganizationId, validated.Count, validatedBy);
         var found = validated.ToHashSet();
         return new BulkValidation(validated.Count, exampleIds.Distinct().Where(id => !found.Contains(id)).ToList());
@@ -105,11 +110,13 @@ public sealed class TrainingExamplesGrain(
                 edits.Add((example.Id, json, n));
             }
         }
+        var edited = new List<Guid>();
         foreach (var (id, json, n) in edits)
         {
             try
             {
                 await rows.UpdateAsync(OrganizationId, id, ExampleProblems.Require(json), null, null, now);
+                edited.Add(id);
                 changed++;
                 replacements += n;
             }
@@ -118,6 +125,7 @@ public sealed class TrainingExamplesGrain(
                 skipped++;
             }
         }
+        await ChangedAsync(edited);
         logger.LogInformation("Organization {OrganizationId}: redacted {Replacements} items in {Changed} examples", OrganizationId, replacements, changed);
         return new RedactionResult(changed, replacements, skipped);
     }
@@ -125,6 +133,13 @@ public sealed class TrainingExamplesGrain(
     public Task<SplitSummary> GetSplitAsync(Guid? agentId, SplitOptions split) => exporter.SplitAsync(OrganizationId, agentId, split);
 
     public IAsyncEnumerable<string> ExportAsync(ExportRequest request) => exporter.ExportAsync(OrganizationId, request);
+
+    /// <summary>
+    /// Tells the organization's few-shot index that these examples changed (one-way: it reads them again itself), so a
+    /// validated example becomes selectable, and an edited, un-validated or deleted one stops being, within the second.
+    /// </summary>
+    private Task ChangedAsync(IReadOnlyList<Guid> exampleIds) =>
+        exampleIds.Count == 0 ? Task.CompletedTask : GrainFactory.GetGrain<IExampleIndexGrain>(OrganizationId).ExamplesChangedAsync(exampleIds);
 
     private IOrganizationGrain Organization => GrainFactory.GetGrain<IOrganizationGrain>(OrganizationId);
 }

@@ -24,6 +24,12 @@ public sealed class ExampleTokenCounter(Tokenizer tokenizer, bool approximate)
 
     public int Count(string? text) => string.IsNullOrEmpty(text) ? 0 : tokenizer.CountTokens(text);
 
+    /// <summary>Tokens of one chat message with only a role and text content.</summary>
+    public int CountMessage(string role, string content) => PerMessage + Count(role) + Count(content);
+
+    /// <summary>Tokens of chat messages with only roles and text content, the reply's priming included.</summary>
+    public int CountMessages(IEnumerable<(string Role, string Content)> messages) => ReplyPriming + messages.Sum(m => CountMessage(m.Role, m.Content));
+
     /// <summary>Tokens of an already validated example (the root object of one line).</summary>
     public int CountExample(JsonElement example)
     {

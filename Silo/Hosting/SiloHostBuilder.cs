@@ -122,6 +122,7 @@ public static class SiloHostBuilder
         services.AddOptions<UploadSettings>().BindConfiguration(UploadSettings.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new UploadDataSource(connectionString, sp.GetRequiredService<IOptions<UploadSettings>>()));
         services.AddSingleton<ExampleRows>();
+        services.AddSingleton<ObjectaLabs.Orleans.FewShot.FewShotSelector>();
         services.AddSingleton<UploadFairness>();
         services.AddSingleton<ConversationRows>();
         services.AddSingleton<ConversationImporter>();

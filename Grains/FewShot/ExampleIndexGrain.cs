@@ -1,0 +1,129 @@
+using ObjectaLabs.Orleans.Examples;
+
+namespace ObjectaLabs.Orleans.FewShot;
+
+/// <summary>
+/// One organization's selectable examples in memory (see <see cref="IExampleIndexGrain"/>). Loaded on the first
+/// selection, not on activation, so an edit never loads an index nobody selects from. Selections run on the thread pool
+/// against the index they started with (interleaved, so they use every core); changes build the next index one at a time
+/// and swap it in. A check every <see cref="Recheck"/> compares the count and latest change with the database and
+/// reloads on a difference: the safety net for a change whose notice was lost.
+/// </summary>
+public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector, ILogger<ExampleIndexGrain> logger) : Grain, IExampleIndexGrain
+{
+    public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
+
+    private readonly TermDictionary _terms = new();
+
+    // One writer at a time builds the next index (a change, or a load and the changes that arrived during it).
+    private readonly SemaphoreSlim _writer = new(1, 1);
+    private volatile ExampleIndex? _index;
+    private Task<ExampleIndex>? _loading;
+    private HashSet<Guid>? _changedDuringLoad;
+    private IGrainTimer? _recheck;
+
+    private Guid OrganizationId => this.GetPrimaryKey();
+
+    public async Task<FewShotSelection> SelectAsync(FewShotRequest request)
+    {
+        var index = _index ?? await LoadAsync();
+        return await Task.Run(() => selector.Select(index, request));
+    }
+
+    public async Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> exampleIds)
+    {
+        var index = _index ?? await LoadAsync();
+        return [.. exampleIds.Where(id => index.Find(id) is null)];
+    }
+
+    public async Task ExamplesChangedAsync(IReadOnlyList<Guid> exampleIds)
+    {
+        if (exampleIds.Count == 0)
+        {
+            return;
+        }
+        if (_loading is { IsCompleted: false })
+        {
+            // Read again once the load is in: the load may have read them before this change.
+            (_changedDuringLoad ??= []).UnionWith(exampleIds);
+        }
+        if (_index is null)
+        {
+            return; // not loaded: the load reads them as they are
+        }
+        await _writer.WaitAsync();
+        try
+        {
+            await ApplyAsync(exampleIds);
+        }
+        finally
+        {
+            _writer.Release();
+        }
+    }
+
+    public async Task<FewShotEvaluation> EvaluateAsync(FewShotEvaluationRequest request)
+    {
+        var index = _index ?? await LoadAsync();
+        return await Task.Run(() => FewShotEvaluator.Evaluate(index, selector, request));
+    }
+
+    /// <summary>Reads the examples again and builds the next index: those still validated replace their earlier versions, the others go.</summary>
+    private async Task ApplyAsync(IReadOnlyCollection<Guid> exampleIds)
+    {
+        var found = new List<SelectableRow>();
+        await foreach (var row in rows.SelectableAsync(OrganizationId, [.. exampleIds.Distinct()]))
+        {
+            found.Add(row);
+        }
+        var current = _index!;
+        var removed = exampleIds.Except(found.Select(r => r.Id)).ToList();
+        _index = await Task.Run(() => current.With(removed, [.. found.Select(r => IndexedExample.Create(r, _terms))]));
+        logger.LogDebug("Organization {OrganizationId}: few-shot index of {Count} examples after {Changed} changed", OrganizationId, _index.Count, exampleIds.Count);
+    }
+
+    private Task<ExampleIndex> LoadAsync() => _loading is { IsCompleted: false } loading ? loading : _loading = LoadOnceAsync();
+
+    private async Task<ExampleIndex> LoadOnceAsync()
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var found = new List<SelectableRow>();
+        await foreach (var row in rows.SelectableAsync(OrganizationId, null))
+        {
+            found.Add(row);
+        }
+        var built = await Task.Run(() => ExampleIndex.Build(_terms, [.. found.Select(r => IndexedExample.Create(r, _terms))]));
+        await _writer.WaitAsync();
+        try
+        {
+            _index = built;
+            if (_changedDuringLoad is { Count: > 0 } changed)
+            {
+                _changedDuringLoad = null;
+                await ApplyAsync(changed);
+            }
+        }
+        finally
+        {
+            _writer.Release();
+        }
+        _recheck ??= this.RegisterGrainTimer(RecheckAsync, new GrainTimerCreationOptions(Recheck, Recheck));
+        logger.LogInformation("Organization {OrganizationId}: few-shot index of {Count} validated examples loaded in {Elapsed:F0} ms",
+            OrganizationId, built.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return _index!;
+    }
+
+    private async Task RecheckAsync(CancellationToken cancellationToken)
+    {
+        if (_index is not { } index || _loading is { IsCompleted: false })
+        {
+            return;
+        }
+        var (count, latest) = await rows.SelectableFingerprintAsync(OrganizationId);
+        if (count != index.Count || (latest ?? DateTime.MinValue) != index.LatestChange)
+        {
+            logger.LogWarning("Organization {OrganizationId}: few-shot index ({Held} examples) differs from the database ({Count}); reloading", OrganizationId, index.Count, count);
+            await LoadAsync();
+        }
+    }
+}
