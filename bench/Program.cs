@@ -1,6 +1,7 @@
 using System.Globalization;
 using ObjectaLabs.Orleans.Bench.Assign;
 using ObjectaLabs.Orleans.Bench.Copy;
+using ObjectaLabs.Orleans.Bench.FewShot;
 using ObjectaLabs.Orleans.Bench.Jobs;
 using ObjectaLabs.Orleans.Bench.Resolve;
 using ObjectaLabs.Orleans.Bench.Upload;
@@ -10,7 +11,7 @@ namespace ObjectaLabs.Orleans.Bench;
 
 public static class Program
 {
-    private const string Usage = "usage: bench/run upload|copy|assign|jobs|resolve|usage [examples|subjects|jobs|seconds|smoke]";
+    private const string Usage = "usage: bench/run upload|copy|assign|jobs|resolve|usage|fewshot [examples|subjects|jobs|seconds|smoke]";
 
     public static async Task<int> Main(string[] args)
     {
@@ -39,6 +40,8 @@ public static class Program
             "resolve" => await ResolveBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 500 : 10_000, smoke ? 1 : 3),
             // 3 rounds of 10 s on each endpoint, 64 batches of 100 events in flight (SIZE: seconds per run).
             "usage" => await UsageBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 1 : 3),
+            // 3 rounds of wrk -t2 -c32 for 10 s on each of resolution and resolution with selection over 100,000 examples (SIZE: examples).
+            "fewshot" => await FewShotBenchmark.RunAsync(smoke ? 2_000 : count ?? 100_000, TimeSpan.FromSeconds(smoke ? 1 : 10), smoke ? 1 : 3),
             _ => null,
         };
         if (result is null)

@@ -163,10 +163,8 @@ public static class FewShotApi
         {
             return TypedResults.Ok(new ResolvedPrompt(resolved, null, "The resolved model is fine-tuned and the agent's template applies to base models only."));
         }
-        var selection = await grains.GetGrain<IExampleIndexGrain>(orgId).SelectAsync(new FewShotRequest(agentId, message, template, BaseModelOf(snapshot, resolved)));
-        selection = include == FewShotInclude.Examples
-            ? selection with { Messages = [], Prompt = null }
-            : selection with { Examples = [.. selection.Examples.Select(e => e with { Messages = [] })] };
+        var selection = await grains.GetGrain<IExampleIndexGrain>(orgId).SelectAsync(new FewShotRequest(agentId, message, template, BaseModelOf(snapshot, resolved),
+            WithExampleTurns: include == FewShotInclude.Examples, WithMessages: include == FewShotInclude.Messages));
         return TypedResults.Ok(new ResolvedPrompt(resolved, selection, null));
     }
 

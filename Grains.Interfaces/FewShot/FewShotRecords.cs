@@ -81,9 +81,12 @@ public sealed record class FewShotSelection(
     int SkippedNearDuplicates,
     int SkippedOverBudget);
 
-/// <summary>A selection request: the agent, the user's current message, the template, and the resolved model's base model (its tokenizer counts).</summary>
+/// <summary>
+/// A selection request: the agent, the user's current message, the template, the resolved model's base model (its
+/// tokenizer counts), and what to answer: the chosen examples' turns, the assembled messages, or both.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.few-shot-request")]
-public sealed record class FewShotRequest(Guid AgentId, string Message, FewShotTemplate Template, string? BaseModel);
+public sealed record class FewShotRequest(Guid AgentId, string Message, FewShotTemplate Template, string? BaseModel, bool WithExampleTurns = true, bool WithMessages = true);
 
 /// <summary>An evaluation's settings: how many validated examples to hold out (each one's question is a query against the rest), k, and the agent (null: the organization's).</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.few-shot-evaluation-request")]

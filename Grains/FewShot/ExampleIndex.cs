@@ -7,15 +7,29 @@ public readonly record struct RankedExample(IndexedExample Example, double Score
 /// An organization's validated examples as an immutable BM25 index (k1 = 1.2, b = 0.75) over their questions, read by
 /// any number of threads at once while the grain builds the next one:
 /// <list type="bullet">
-/// <item>a base segment: postings per term (example positions and precomputed term weights), built in one pass;</item>
+/// <item>a base segment: per term, the examples holding it in impact order (highest BM25 term weight first), and per
+/// example its terms and their weights in two flat arrays (one contiguous slice per example, so scoring a candidate
+/// costs one or two cache lines, not a walk through its objects);</item>
 /// <item>removals from it as a copied flag array (one copy per change, no locks for readers);</item>
 /// <item>a small delta segment of examples added or edited since, scored one by one; past <see cref="MaxDelta"/> the
-/// whole index is rebuilt (the same shape as a search engine's segments and merges).</item>
+/// whole index is rebuilt from memory (the same shape as a search engine's segments and merges).</item>
 /// </list>
+/// A search accumulates scores term by term, the rarest term first, walking each term's postings in impact order but
+/// at most <see cref="PostingsPerTerm"/> of them: a rare term is walked whole, a common one only where it weighs most.
+/// The best <see cref="RescoredPerResult"/> × the results wanted by that accumulated score are then scored exactly over
+/// every query term from their own slices, and ranked by that exact BM25 score. The approximation is in which examples
+/// are considered (an example holding none of the query's rare terms, and no common one prominently, is not), never in
+/// the score an example is ranked by; it bounds any query's work however common its words.
 /// </summary>
 public sealed class ExampleIndex
 {
-    public const int MaxDelta = 2_000;
+    public const int MaxDelta = 256;
+
+    /// <summary>Most postings of one term a search walks (see the class summary).</summary>
+    public const int PostingsPerTerm = 500;
+
+    /// <summary>How many candidates per result wanted are scored exactly.</summary>
+    public const int RescoredPerResult = 2;
     private const float K1 = 1.2f;
     private const float B = 0.75f;
 
@@ -25,17 +39,22 @@ public sealed class ExampleIndex
     private readonly bool[] _removed;
     private readonly int[][] _postingExamples;
     private readonly float[][] _postingWeights;
+    private readonly int[] _sliceStart;
+    private readonly int[] _sliceTerms;
+    private readonly float[] _sliceWeights;
     private readonly Dictionary<Guid, int> _agentNumbers;
     private readonly Dictionary<Guid, int> _basePosition;
     private readonly IndexedExample[] _delta;
     private readonly Dictionary<Guid, IndexedExample> _live;
     private readonly Dictionary<Guid, int> _liveByAgent;
     private readonly float _averageLength;
+    private readonly Dictionary<int, int> _agentCounts = [];
 
     [ThreadStatic] private static float[]? t_scores;
-    [ThreadStatic] private static List<int>? t_touched;
+    [ThreadStatic] private static List<int>? t_seen;
 
     private ExampleIndex(TermDictionary terms, IndexedExample[] @base, int[] baseAgent, bool[] removed, int[][] postingExamples, float[][] postingWeights,
+        (int[] Start, int[] Terms, float[] Weights) slices,
         Dictionary<Guid, int> agentNumbers, Dictionary<Guid, int> basePosition, IndexedExample[] delta, Dictionary<Guid, IndexedExample> live)
     {
         _terms = terms;
@@ -44,6 +63,11 @@ public sealed class ExampleIndex
         _removed = removed;
         _postingExamples = postingExamples;
         _postingWeights = postingWeights;
+        foreach (var agent in baseAgent)
+        {
+            _agentCounts[agent] = _agentCounts.GetValueOrDefault(agent) + 1;
+        }
+        (_sliceStart, _sliceTerms, _sliceWeights) = slices;
         _agentNumbers = agentNumbers;
         _basePosition = basePosition;
         _delta = delta;
@@ -104,6 +128,13 @@ public sealed class ExampleIndex
             }
         }
         var averageLength = all.Length == 0 ? 1f : Math.Max(1f, (float)totalLength / all.Length);
+        var sliceStart = new int[all.Length + 1];
+        for (var i = 0; i < all.Length; i++)
+        {
+            sliceStart[i + 1] = sliceStart[i] + all[i].TermIds.Length;
+        }
+        var sliceTerms = new int[sliceStart[^1]];
+        var sliceWeights = new float[sliceStart[^1]];
         var postingExamples = new int[frequency.Length][];
         var postingWeights = new float[frequency.Length][];
         for (var t = 0; t < frequency.Length; t++)
@@ -115,18 +146,37 @@ public sealed class ExampleIndex
         for (var i = 0; i < all.Length; i++)
         {
             var example = all[i];
-            var norm = K1 * (1 - B + B * example.Length / averageLength);
+            var weights = Weights(example, averageLength);
+            example.TermIds.CopyTo(sliceTerms, sliceStart[i]);
+            weights.CopyTo(sliceWeights, sliceStart[i]);
             for (var j = 0; j < example.TermIds.Length; j++)
             {
                 var term = example.TermIds[j];
-                var tf = example.TermCounts[j];
                 var at = filled[term]++;
                 postingExamples[term][at] = i;
-                postingWeights[term][at] = tf * (K1 + 1) / (tf + norm);
+                postingWeights[term][at] = weights[j];
             }
         }
-        return new ExampleIndex(terms, all, baseAgent, new bool[all.Length], postingExamples, postingWeights, agentNumbers, basePosition, [],
+        for (var t = 0; t < frequency.Length; t++)
+        {
+            // Impact order: the examples where the term weighs most first (ties: the earlier position).
+            Array.Sort(postingWeights[t], postingExamples[t], DescendingWeight.Instance);
+        }
+        return new ExampleIndex(terms, all, baseAgent, new bool[all.Length], postingExamples, postingWeights, (sliceStart, sliceTerms, sliceWeights), agentNumbers, basePosition, [],
             all.ToDictionary(e => e.Id));
+    }
+
+    /// <summary>An example's BM25 term weights (without idf), aligned with its term ids.</summary>
+    private static float[] Weights(IndexedExample example, float averageLength)
+    {
+        var norm = K1 * (1 - B + B * example.Length / averageLength);
+        var weights = new float[example.TermIds.Length];
+        for (var j = 0; j < weights.Length; j++)
+        {
+            var tf = example.TermCounts[j];
+            weights[j] = tf * (K1 + 1) / (tf + norm);
+        }
+        return weights;
     }
 
     /// <summary>
@@ -163,7 +213,7 @@ public sealed class ExampleIndex
                 flags[position] = true;
             }
         }
-        return new ExampleIndex(_terms, _base, _baseAgent, flags, _postingExamples, _postingWeights, _agentNumbers, _basePosition, delta, live);
+        return new ExampleIndex(_terms, _base, _baseAgent, flags, _postingExamples, _postingWeights, (_sliceStart, _sliceTerms, _sliceWeights), _agentNumbers, _basePosition, delta, live);
     }
 
     /// <summary>
@@ -180,15 +230,15 @@ public sealed class ExampleIndex
                 query.Add(id);
             }
         }
-        var ranked = new List<RankedExample>();
+        var ranked = new List<RankedExample>(top);
         if (query.Count == 0 || _live.Count == 0 || top <= 0)
         {
             return ranked;
         }
         var agentNumber = agentId is { } a ? _agentNumbers.GetValueOrDefault(a, -1) : 0;
 
-        // Document frequencies: the base postings (removed examples still counted, as a search engine does until it
-        // merges) and the delta's matches.
+        // The delta's examples that hold a query term (with their counts), and the document frequencies: the base
+        // postings (removed examples still counted, as a search engine does until it merges) and the delta's.
         var deltaFrequency = new int[query.Count];
         var deltaCounts = new List<(IndexedExample Example, int[] Counts)>();
         foreach (var example in _delta)
@@ -221,63 +271,17 @@ public sealed class ExampleIndex
             idf[q] = (float)Math.Log(1 + (n - df + 0.5) / (df + 0.5));
         }
 
-        var heap = new PriorityQueue<IndexedExample, (double Score, Guid Id)>(top + 1, WorstFirst.Instance);
-        void Offer(IndexedExample example, double score)
-        {
-            if (heap.Count < top)
-            {
-                heap.Enqueue(example, (score, example.Id));
-            }
-            else if (heap.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare((score, example.Id), worst) > 0)
-            {
-                heap.EnqueueDequeue(example, (score, example.Id));
-            }
-        }
-
+        // The best so far, by key: a base position (0, 1, …) or a delta example (-1 - its index in deltaCounts).
+        var best = new TopScores(top);
         if (agentNumber >= 0 && _base.Length > 0)
         {
-            var scores = t_scores is { } s && s.Length >= _base.Length ? s : t_scores = new float[Math.Max(_base.Length, 1024)];
-            var touched = t_touched ??= [];
-            touched.Clear();
-            for (var q = 0; q < query.Count; q++)
-            {
-                if (query[q] >= _postingExamples.Length)
-                {
-                    continue;
-                }
-                var examples = _postingExamples[query[q]];
-                var weights = _postingWeights[query[q]];
-                var weight = idf[q];
-                for (var i = 0; i < examples.Length; i++)
-                {
-                    var position = examples[i];
-                    if (_removed[position] || (agentNumber != 0 && _baseAgent[position] != agentNumber))
-                    {
-                        continue;
-                    }
-                    if (scores[position] == 0)
-                    {
-                        touched.Add(position);
-                    }
-                    scores[position] += weight * weights[i];
-                }
-            }
-            foreach (var position in touched)
-            {
-                var score = scores[position];
-                scores[position] = 0;
-                var example = _base[position];
-                if (excluded?.Contains(example.Id) != true)
-                {
-                    Offer(example, score);
-                }
-            }
+            ScoreBase(query, idf, agentNumber, best, excluded);
         }
-        var averageLength = _averageLength;
-        foreach (var (example, counts) in deltaCounts)
+        for (var d = 0; d < deltaCounts.Count; d++)
         {
-            var norm = K1 * (1 - B + B * example.Length / averageLength);
-            double score = 0;
+            var (example, counts) = deltaCounts[d];
+            var norm = K1 * (1 - B + B * example.Length / _averageLength);
+            float score = 0;
             for (var q = 0; q < query.Count; q++)
             {
                 if (counts[q] > 0)
@@ -285,25 +289,119 @@ public sealed class ExampleIndex
                     score += idf[q] * (counts[q] * (K1 + 1) / (counts[q] + norm));
                 }
             }
-            Offer(example, score);
+            best.Offer(score, -1 - d);
         }
-        while (heap.TryDequeue(out var example, out var key))
+        for (var r = 0; r < best.Count; r++)
         {
-            ranked.Add(new RankedExample(example, key.Score));
+            var key = best.Keys[r];
+            ranked.Add(new RankedExample(key >= 0 ? _base[key] : deltaCounts[-1 - key].Example, best.Scores[r]));
         }
-        ranked.Reverse();
         return ranked;
     }
 
-    /// <summary>Orders candidates worst first: lower score, then (for ties) higher id, so the best are kept deterministically.</summary>
-    private sealed class WorstFirst : IComparer<(double Score, Guid Id)>
+    /// <summary>The highest scores offered and their keys, best first (ties: the lower key first), kept in a small sorted array.</summary>
+    private sealed class TopScores(int capacity)
     {
-        public static readonly WorstFirst Instance = new();
+        public int Capacity => Scores.Length;
+        public readonly float[] Scores = new float[capacity];
+        public readonly int[] Keys = new int[capacity];
+        public int Count;
 
-        public int Compare((double Score, Guid Id) x, (double Score, Guid Id) y)
+        public void Offer(float score, int key)
         {
-            var c = x.Score.CompareTo(y.Score);
-            return c != 0 ? c : y.Id.CompareTo(x.Id);
+            if (Count == Scores.Length && !Better(score, key, Scores[Count - 1], Keys[Count - 1]))
+            {
+                return;
+            }
+            var at = Count == Scores.Length ? Count - 1 : Count++;
+            while (at > 0 && Better(score, key, Scores[at - 1], Keys[at - 1]))
+            {
+                Scores[at] = Scores[at - 1];
+                Keys[at] = Keys[at - 1];
+                at--;
+            }
+            Scores[at] = score;
+            Keys[at] = key;
+        }
+
+        private static bool Better(float score, int key, float otherScore, int otherKey) => score > otherScore || (score == otherScore && key < otherKey);
+    }
+
+    /// <summary>Scores the base segment's examples for the query into <paramref name="best"/> (see the class summary).</summary>
+    private void ScoreBase(List<int> query, float[] idf, int agentNumber, TopScores best, IReadOnlySet<Guid>? excluded)
+    {
+        var scores = t_scores is { } s && s.Length >= _base.Length ? s : t_scores = new float[Math.Max(_base.Length, 1024)];
+        var seen = t_seen ??= [];
+        seen.Clear();
+        // An agent that holds every example needs no filter.
+        if (agentNumber != 0 && _agentCounts.GetValueOrDefault(agentNumber) == _base.Length)
+        {
+            agentNumber = 0;
+        }
+        var anyRemoved = _live.Count - _delta.Length < _base.Length;
+        foreach (var q in Enumerable.Range(0, query.Count).Where(q => query[q] < _postingExamples.Length).OrderByDescending(q => idf[q]))
+        {
+            var examples = _postingExamples[query[q]];
+            var weights = _postingWeights[query[q]];
+            var weight = idf[q];
+            for (int i = 0, walk = Math.Min(examples.Length, PostingsPerTerm); i < walk; i++)
+            {
+                var position = examples[i];
+                if ((anyRemoved && _removed[position]) || (agentNumber != 0 && _baseAgent[position] != agentNumber)
+                    || (excluded is not null && excluded.Contains(_base[position].Id)))
+                {
+                    continue;
+                }
+                if (scores[position] == 0)
+                {
+                    seen.Add(position);
+                }
+                scores[position] += weight * weights[i];
+            }
+        }
+        var candidates = new TopScores(best.Capacity * RescoredPerResult);
+        foreach (var position in seen)
+        {
+            candidates.Offer(scores[position], position);
+            scores[position] = 0;
+        }
+        // Exact BM25 for the candidates: the query's terms ascending, merged with each one's (ascending) slice.
+        var byTerm = Enumerable.Range(0, query.Count).OrderBy(q => query[q]).ToArray();
+        var terms = byTerm.Select(q => query[q]).ToArray();
+        var termIdf = byTerm.Select(q => idf[q]).ToArray();
+        for (var c = 0; c < candidates.Count; c++)
+        {
+            var position = candidates.Keys[c];
+            float score = 0;
+            int i = _sliceStart[position], end = _sliceStart[position + 1], j = 0;
+            while (i < end && j < terms.Length)
+            {
+                var term = _sliceTerms[i];
+                if (term == terms[j])
+                {
+                    score += termIdf[j] * _sliceWeights[i];
+                    i++;
+                    j++;
+                }
+                else if (term < terms[j])
+                {
+                    i++;
+                }
+                else
+                {
+                    j++;
+                }
+            }
+            best.Offer(score, position);
         }
     }
+
+    /// <summary>Sorts weights (and their positions with them) highest first.</summary>
+    private sealed class DescendingWeight : IComparer<float>
+    {
+        public static readonly DescendingWeight Instance = new();
+
+        public int Compare(float x, float y) => y.CompareTo(x);
+    }
+
 }

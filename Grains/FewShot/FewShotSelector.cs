@@ -16,10 +16,13 @@ namespace ObjectaLabs.Orleans.FewShot;
 /// </summary>
 public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog catalog)
 {
+    // Token counts of templates' prefixes by tokenizer: the same few texts on every request.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Text, TokenizerKind Kind), int> _prefixTokens = new();
+
     public const double NearDuplicateSimilarity = 0.8;
 
     /// <summary>Candidates ranked per example wanted: enough to replace near-duplicates and examples over the budget.</summary>
-    public const int CandidatesPerExample = 4;
+    public const int CandidatesPerExample = 2;
 
     public FewShotSelection Select(ExampleIndex index, FewShotRequest request, IReadOnlySet<Guid>? excluded = null)
     {
@@ -43,7 +46,7 @@ public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog 
         {
             var own = index.HasExamplesOf(request.AgentId);
             pool = own ? "agent" : "organization";
-            var found = index.Search(request.Message, own ? request.AgentId : null, template.K * CandidatesPerExample + 8, excluded);
+            var found = index.Search(request.Message, own ? request.AgentId : null, template.K * CandidatesPerExample + 4, excluded);
             ranked = found.Count;
             candidates = found.Select(r => (r.Example, (double?)r.Score));
         }
@@ -72,10 +75,30 @@ public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog 
         }
 
         var (messages, prompt) = Assemble(template, chosen.Select(c => c.Example).ToList(), request.Message);
+        // Chat: each message counts apart (the cookbook's formula), so the examples' kept counts add up exactly; text:
+        // the one prompt message is counted whole.
+        var promptTokens = template.Format == FewShotFormat.Text
+            ? counter.CountMessages(messages.Select(m => (m.Role, m.Content)))
+            : ExampleTokenCounter.ReplyPriming + tokens + counter.CountMessage("user", request.Message)
+              + (template.Prefix.Length == 0 ? 0 : PrefixTokens(template.Prefix, kind, counter));
         return new FewShotSelection(template.Mode, pool, kind,
-            [.. chosen.Select(c => new ChosenExample(c.Example.Id, c.Score is { } s ? Math.Round(s, 4) : null, c.Example.Tags, c.Example.Turns, c.Tokens))],
-            tokens, template.TokenBudget, messages, prompt, counter.CountMessages(messages.Select(m => (m.Role, m.Content))),
+            [.. chosen.Select(c => new ChosenExample(c.Example.Id, c.Score is { } s ? Math.Round(s, 4) : null, c.Example.Tags,
+                request.WithExampleTurns ? c.Example.Turns : [], c.Tokens))],
+            tokens, template.TokenBudget, request.WithMessages ? messages : [], request.WithMessages ? prompt : null, promptTokens,
             template.Mode == FewShotMode.Fixed ? template.ExampleIds.Count : ranked, nearDuplicates, overBudget);
+    }
+
+    private int PrefixTokens(string prefix, TokenizerKind kind, ExampleTokenCounter counter)
+    {
+        if (_prefixTokens.TryGetValue((prefix, kind), out var known))
+        {
+            return known;
+        }
+        if (_prefixTokens.Count > 10_000)
+        {
+            _prefixTokens.Clear();
+        }
+        return _prefixTokens[(prefix, kind)] = counter.CountMessage("system", prefix);
     }
 
     /// <summary>

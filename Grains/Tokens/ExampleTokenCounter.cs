@@ -14,7 +14,7 @@ public sealed class ExampleTokenCounter(Tokenizer tokenizer, bool approximate)
 {
     private const int PerMessage = 3;
     private const int PerName = 1;
-    private const int ReplyPriming = 3;
+    public const int ReplyPriming = 3;
 
     public static ExampleTokenCounter For(BaseModel model, TokenizerCache cache) =>
         new(cache.Get(model.Tokenizer), model.Tokenizer == TokenizerKind.Approximate);

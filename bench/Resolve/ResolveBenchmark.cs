@@ -23,7 +23,7 @@ namespace ObjectaLabs.Orleans.Bench.Resolve;
 /// both p99s under that load, and both p99s at a fixed rate (<c>hey</c>, 10,000 req/s; the goal is resolution's p99
 /// at most 1.5 × the bare endpoint's). The load generators run on the same machine, so all figures share its cores.
 /// </summary>
-public static partial class ResolveBenchmark
+public static class ResolveBenchmark
 {
     private const string BarePath = "/bench/constant";
 
@@ -39,14 +39,14 @@ public static partial class ResolveBenchmark
         Console.WriteLine($"{rounds} rounds of wrk -t2 -c64 -d{duration.TotalSeconds:F0}s, bare endpoint and resolution (runtime key, snapshot in memory) in turn…");
         // Warm-up, not counted: the first seconds of each endpoint pay for JIT tiering and pools filling.
         var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
-        await WrkAsync(new Uri(root, BarePath), null, warmUp);
-        await WrkAsync(new Uri(root, resolvePath), runtimeKey, warmUp);
+        await BenchLoad.WrkAsync(new Uri(root, BarePath), null, warmUp);
+        await BenchLoad.WrkAsync(new Uri(root, resolvePath), runtimeKey, warmUp);
         var bareRuns = new List<(double PerSecond, double P99Ms)>();
         var ourRuns = new List<(double PerSecond, double P99Ms)>();
         for (var round = 0; round < rounds; round++)
         {
-            bareRuns.Add(await WrkAsync(new Uri(root, BarePath), null, duration));
-            ourRuns.Add(await WrkAsync(new Uri(root, resolvePath), runtimeKey, duration));
+            bareRuns.Add(await BenchLoad.WrkAsync(new Uri(root, BarePath), null, duration));
+            ourRuns.Add(await BenchLoad.WrkAsync(new Uri(root, resolvePath), runtimeKey, duration));
             Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1].PerSecond:F0}/s p99 {bareRuns[^1].P99Ms:F2} ms; resolution {ourRuns[^1].PerSecond:F0}/s p99 {ourRuns[^1].P99Ms:F2} ms");
         }
         var bare = (PerSecond: BenchHttp.Median(bareRuns.Select(r => r.PerSecond)), P99Ms: BenchHttp.Median(bareRuns.Select(r => r.P99Ms)));
@@ -56,8 +56,8 @@ public static partial class ResolveBenchmark
         var oursFixed = new List<(double P99Ms, double PerSecond)>();
         for (var round = 0; round < rounds; round++)
         {
-            bareFixed.Add(await HeyAsync(new Uri(root, BarePath), null, duration, fixedRate));
-            oursFixed.Add(await HeyAsync(new Uri(root, resolvePath), runtimeKey, duration, fixedRate));
+            bareFixed.Add(await BenchLoad.HeyAsync(new Uri(root, BarePath), null, duration, fixedRate));
+            oursFixed.Add(await BenchLoad.HeyAsync(new Uri(root, resolvePath), runtimeKey, duration, fixedRate));
         }
         var bareP99 = BenchHttp.Median(bareFixed.Select(r => r.P99Ms));
         var oursP99 = BenchHttp.Median(oursFixed.Select(r => r.P99Ms));
@@ -84,84 +84,4 @@ public static partial class ResolveBenchmark
         await BenchHttp.Json(await runtime.GetAsync(path)); // warm: the key is checked once and the snapshot loaded
         return (path, key);
     }
-
-    private static async Task<(double PerSecond, double P99Ms)> WrkAsync(Uri url, string? key, TimeSpan duration)
-    {
-        var args = new List<string> { "-t2", "-c64", $"-d{(int)Math.Max(1, duration.TotalSeconds)}s", "--latency" };
-        if (key is not null)
-        {
-            args.AddRange(["-H", $"Authorization: Bearer {key}"]);
-        }
-        args.Add(url.ToString());
-        var output = await RunAsync("wrk", args);
-        var perSecond = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
-        var p99 = WrkP99().Match(output);
-        var non2xx = Non2xx().Match(output);
-        if (non2xx.Success)
-        {
-            throw new InvalidOperationException($"wrk saw {non2xx.Groups[1].Value} answers other than 2xx/3xx from {url.AbsolutePath}:\n{output}");
-        }
-        return (perSecond, Milliseconds(double.Parse(p99.Groups[1].Value, CultureInfo.InvariantCulture), p99.Groups[2].Value));
-    }
-
-    private static async Task<(double P99Ms, double PerSecond)> HeyAsync(Uri url, string? key, TimeSpan duration, int rate)
-    {
-        // hey's rate is per worker: 50 workers × rate/50 each.
-        const int workers = 50;
-        var args = new List<string> { "-z", $"{(int)Math.Max(1, duration.TotalSeconds)}s", "-c", workers.ToString(CultureInfo.InvariantCulture), "-q", Math.Max(1, rate / workers).ToString(CultureInfo.InvariantCulture) };
-        if (key is not null)
-        {
-            args.AddRange(["-H", $"Authorization: Bearer {key}"]);
-        }
-        args.Add(url.ToString());
-        var output = await RunAsync("hey", args);
-        var statuses = HeyStatus().Matches(output).Select(m => m.Groups[1].Value).ToList();
-        if (statuses.Any(s => s != "200"))
-        {
-            throw new InvalidOperationException($"hey saw answers other than 200 from {url.AbsolutePath}:\n{output}");
-        }
-        return (double.Parse(HeyP99().Match(output).Groups[1].Value, CultureInfo.InvariantCulture) * 1000,
-            double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture));
-    }
-
-    private static async Task<string> RunAsync(string tool, IEnumerable<string> args)
-    {
-        var info = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(info) ?? throw new InvalidOperationException($"{tool} did not start (bench/run installs it when missing).");
-        var output = await process.StandardOutput.ReadToEndAsync();
-        var errors = await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{tool} failed ({process.ExitCode}): {errors}\n{output}");
-        }
-        return output;
-    }
-
-    private static double Milliseconds(double value, string unit) => unit switch
-    {
-        "us" => value / 1000,
-        "ms" => value,
-        "s" => value * 1000,
-        _ => throw new InvalidOperationException($"unknown unit '{unit}'"),
-    };
-
-    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
-    private static partial Regex RequestsPerSecond();
-
-    [GeneratedRegex(@"^\s+99%\s+([0-9.]+)(us|ms|s)\s*$", RegexOptions.Multiline)]
-    private static partial Regex WrkP99();
-
-    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
-    private static partial Regex Non2xx();
-
-    [GeneratedRegex(@"99%+ in ([0-9.]+) secs")]
-    private static partial Regex HeyP99();
-
-    [GeneratedRegex(@"\[(\d{3})\]\s+\d+ responses")]
-    private static partial Regex HeyStatus();
 }
