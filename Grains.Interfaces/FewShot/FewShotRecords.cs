@@ -4,12 +4,15 @@ namespace ObjectaLabs.Orleans.FewShot;
 
 /// <summary>
 /// How an agent's few-shot examples are chosen per request: the most relevant by a ranked text index over the user's
-/// message (<see cref="Lexical"/>, embedded, no external service), or the admin's fixed list (<see cref="Fixed"/>).
+/// message (<see cref="Lexical"/>, embedded, no external service), the nearest by embedding vectors from an
+/// OpenAI-compatible embeddings endpoint (<see cref="Embedding"/>, when one is configured), or the admin's fixed list
+/// (<see cref="Fixed"/>).
 /// </summary>
 public enum FewShotMode
 {
     Lexical = 0,
     Fixed = 1,
+    Embedding = 2,
 }
 
 /// <summary>How a chosen example enters the prompt: as its chat turns, or as text through the template's example pattern.</summary>

@@ -16,6 +16,7 @@ public sealed class DeploymentsGrain(
     [PersistentState("deployments", StorageNames.Postgres)] IPersistentState<DeploymentsState> state,
     BaseModelCatalog catalog,
     UsageRollups rollups,
+    ExampleEmbedder embedder,
     TimeProvider clock,
     ILogger<DeploymentsGrain> logger) : Grain, IDeploymentsGrain
 {
@@ -336,7 +337,7 @@ public sealed class DeploymentsGrain(
     public async Task<FewShotTemplate> SetFewShotAsync(Guid agentId, FewShotTemplate template)
     {
         await ActiveAgentAsync(agentId);
-        var checkedTemplate = FewShotTemplates.Check(template) with { UpdatedAt = clock.GetUtcNow() };
+        var checkedTemplate = FewShotTemplates.Check(template, embedder.Configured) with { UpdatedAt = clock.GetUtcNow() };
         if (checkedTemplate.Mode == FewShotMode.Fixed)
         {
             var missing = await GrainFactory.GetGrain<IExampleIndexGrain>(OrganizationId).MissingAsync(checkedTemplate.ExampleIds);

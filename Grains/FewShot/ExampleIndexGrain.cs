@@ -9,7 +9,8 @@ namespace ObjectaLabs.Orleans.FewShot;
 /// and swap it in. A check every <see cref="Recheck"/> compares the count and latest change with the database and
 /// reloads on a difference: the safety net for a change whose notice was lost.
 /// </summary>
-public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector, ILogger<ExampleIndexGrain> logger) : Grain, IExampleIndexGrain
+public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector, ExampleEmbedder embedder, ILogger<ExampleIndexGrain> logger)
+    : Grain, IExampleIndexGrain
 {
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
 
@@ -22,12 +23,49 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
     private HashSet<Guid>? _changedDuringLoad;
     private IGrainTimer? _recheck;
 
+    // The embedding mode's vectors, brought up to date with an index (only the examples missing one are embedded).
+    private volatile ExampleVectors _vectors = ExampleVectors.Empty;
+    private ExampleIndex? _vectorsFor;
+    private Task? _embedding;
+
     private Guid OrganizationId => this.GetPrimaryKey();
 
     public async Task<FewShotSelection> SelectAsync(FewShotRequest request)
     {
         var index = _index ?? await LoadAsync();
-        return await Task.Run(() => selector.Select(index, request));
+        if (request.Template.Mode != FewShotMode.Embedding)
+        {
+            return await Task.Run(() => selector.Select(index, request));
+        }
+        var vectors = await VectorsAsync(index);
+        var query = (await embedder.EmbedAsync([request.Message]))[0];
+        return await Task.Run(() => selector.Select(index, request, rank: (agent, top, excluded) => vectors.Search(index, query, agent, top, excluded)));
+    }
+
+    /// <summary>The vectors for <paramref name="index"/>: the examples with none (new, or with an edited question) are embedded first, in batches.</summary>
+    private async Task<ExampleVectors> VectorsAsync(ExampleIndex index)
+    {
+        while (!ReferenceEquals(_vectorsFor, index))
+        {
+            await (_embedding is { IsCompleted: false } running ? running : _embedding = EmbedMissingAsync(index));
+            if (!ReferenceEquals(_vectorsFor, index) && !ReferenceEquals(_index, index))
+            {
+                break; // a newer index came meanwhile: these vectors serve this request; the next one brings them up to date
+            }
+        }
+        return _vectors;
+    }
+
+    private async Task EmbedMissingAsync(ExampleIndex index)
+    {
+        var missing = index.Examples.Where(e => !_vectors.Covers(e)).ToList();
+        var embedded = missing.Count == 0 ? [] : await embedder.EmbedAsync([.. missing.Select(e => e.Question)]);
+        _vectors = _vectors.With(missing, embedded, index);
+        _vectorsFor = index;
+        if (missing.Count > 0)
+        {
+            logger.LogInformation("Organization {OrganizationId}: {Count} examples embedded with {Model}", OrganizationId, missing.Count, embedder.Describe);
+        }
     }
 
     public async Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> exampleIds)
@@ -65,7 +103,15 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
     public async Task<FewShotEvaluation> EvaluateAsync(FewShotEvaluationRequest request)
     {
         var index = _index ?? await LoadAsync();
-        return await Task.Run(() => FewShotEvaluator.Evaluate(index, selector, request));
+        FewShotEvaluator.Embeddings? embeddings = null;
+        if (embedder.Configured)
+        {
+            var vectors = await VectorsAsync(index);
+            var heldOut = FewShotEvaluator.HeldOut(index, request);
+            var queries = await embedder.EmbedAsync([.. heldOut.Select(e => e.Question)]);
+            embeddings = new(vectors, heldOut.Select((e, i) => (e.Id, queries[i])).ToDictionary(p => p.Id, p => p.Item2));
+        }
+        return await Task.Run(() => FewShotEvaluator.Evaluate(index, selector, request, embeddings));
     }
 
     /// <summary>Reads the examples again and builds the next index: those still validated replace their earlier versions, the others go.</summary>

@@ -8,7 +8,8 @@ namespace ObjectaLabs.Orleans.FewShot;
 /// Chooses a request's examples from an index and assembles the prompt:
 /// <list type="bullet">
 /// <item>lexical: the agent's validated examples (the organization's when the agent has none) ranked by BM25 against the
-/// user's message; fixed: the template's examples in its order, those still validated;</item>
+/// user's message; embedding: the same pool ranked by cosine to the message's vector; fixed: the template's examples in
+/// its order, those still validated;</item>
 /// <item>best first, skipping a near-duplicate of one already chosen (questions sharing at least
 /// <see cref="NearDuplicateSimilarity"/> of their terms) and one that would pass the token budget, until k are chosen;</item>
 /// <item>tokens counted with the resolved model's tokenizer, each example's count kept with it per rendering.</item>
@@ -24,7 +25,12 @@ public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog 
     /// <summary>Candidates ranked per example wanted: enough to replace near-duplicates and examples over the budget.</summary>
     public const int CandidatesPerExample = 2;
 
-    public FewShotSelection Select(ExampleIndex index, FewShotRequest request, IReadOnlySet<Guid>? excluded = null)
+    /// <summary>
+    /// Chooses and assembles. <paramref name="rank"/> ranks a pool (agent id or null, how many, what to leave out) in
+    /// place of the lexical index: the embedding mode's nearest vectors.
+    /// </summary>
+    public FewShotSelection Select(ExampleIndex index, FewShotRequest request, IReadOnlySet<Guid>? excluded = null,
+        Func<Guid?, int, IReadOnlySet<Guid>?, List<RankedExample>>? rank = null)
     {
         var template = request.Template;
         var kind = request.BaseModel is { } baseModel && catalog.Find(baseModel) is { } model ? model.Tokenizer : TokenizerKind.O200kBase;
@@ -46,7 +52,8 @@ public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog 
         {
             var own = index.HasExamplesOf(request.AgentId);
             pool = own ? "agent" : "organization";
-            var found = index.Search(request.Message, own ? request.AgentId : null, template.K * CandidatesPerExample + 4, excluded);
+            var top = template.K * CandidatesPerExample + 4;
+            var found = rank is null ? index.Search(request.Message, own ? request.AgentId : null, top, excluded) : rank(own ? request.AgentId : null, top, excluded);
             ranked = found.Count;
             candidates = found.Select(r => (r.Example, (double?)r.Score));
         }

@@ -8,11 +8,15 @@ public static class FewShotTemplates
 {
     public const int MaxPatternLength = 2_000;
 
-    public static FewShotTemplate Check(FewShotTemplate template)
+    public static FewShotTemplate Check(FewShotTemplate template, bool embeddingsConfigured)
     {
         if (!Enum.IsDefined(template.Mode))
         {
-            throw ProblemException.Invalid("mode", "'mode' is lexical or fixed.");
+            throw ProblemException.Invalid("mode", "'mode' is lexical, embedding or fixed.");
+        }
+        if (template.Mode == FewShotMode.Embedding && !embeddingsConfigured)
+        {
+            throw ProblemException.Invalid("mode", "The embedding mode needs an OpenAI-compatible embeddings endpoint, and this installation has none (FewShot__Embeddings__BaseUrl, FewShot__Embeddings__ApiKey). Use lexical, which needs no service.");
         }
         if (!Enum.IsDefined(template.Format))
         {
@@ -62,7 +66,7 @@ public static class FewShotTemplates
         }
         else if (template.ExampleIds.Count > 0)
         {
-            throw ProblemException.Invalid("exampleIds", "'exampleIds' applies to the fixed mode only; lexical selection chooses the examples per request.");
+            throw ProblemException.Invalid("exampleIds", "'exampleIds' applies to the fixed mode only; lexical and embedding selection choose the examples per request.");
         }
         return template with { ExampleIds = [.. template.ExampleIds] };
     }

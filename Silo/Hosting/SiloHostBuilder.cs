@@ -123,6 +123,9 @@ public static class SiloHostBuilder
         services.AddSingleton(sp => new UploadDataSource(connectionString, sp.GetRequiredService<IOptions<UploadSettings>>()));
         services.AddSingleton<ExampleRows>();
         services.AddSingleton<ObjectaLabs.Orleans.FewShot.FewShotSelector>();
+        services.AddOptions<ObjectaLabs.Orleans.FewShot.EmbeddingsOptions>().BindConfiguration(ObjectaLabs.Orleans.FewShot.EmbeddingsOptions.Section)
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<ObjectaLabs.Orleans.FewShot.ExampleEmbedder>();
         services.AddSingleton<UploadFairness>();
         services.AddSingleton<ConversationRows>();
         services.AddSingleton<ConversationImporter>();

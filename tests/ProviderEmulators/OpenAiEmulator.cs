@@ -48,6 +48,92 @@ public sealed class OpenAiEmulator(EmulatorOptions options, EmulatorClock clock)
         v1.MapPost("/fine_tuning/jobs/{id}/resume", (string id) => Change(id, Resume));
         v1.MapGet("/fine_tuning/jobs/{id}/events", (string id, string? after, int? limit) => WithJob(id, j => Page(j.Events, after, limit ?? 20, withEnds: false)));
         v1.MapGet("/fine_tuning/jobs/{id}/checkpoints", (string id, string? after, int? limit) => WithJob(id, j => Page(j.Checkpoints, after, limit ?? 10, withEnds: true)));
+        v1.MapPost("/embeddings", (Delegate)EmbeddingsAsync);
+    }
+
+    /// <summary>
+    /// Simulated embeddings: each input's words (lower case, cut to their first five letters, a crude stem) hashed into
+    /// <c>dimensions</c> buckets (default 256) and scaled to length 1, so texts sharing words are near and others are
+    /// not. Nothing learned; the answer's model says "(simulated)". Floats or base64 (little-endian float32), as asked.
+    /// </summary>
+    private async Task<IResult> EmbeddingsAsync(HttpContext context)
+    {
+        JsonObject body;
+        try
+        {
+            body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted)) as JsonObject
+                ?? throw new JsonException("not an object");
+        }
+        catch (JsonException)
+        {
+            return Error(400, "We could not parse the JSON body of your request.");
+        }
+        var model = (string?)body["model"];
+        if (string.IsNullOrEmpty(model))
+        {
+            return Error(400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter");
+        }
+        var inputs = body["input"] switch
+        {
+            JsonValue v when v.TryGetValue<string>(out var one) => [one],
+            JsonArray a when a.All(n => n is JsonValue x && x.TryGetValue<string>(out _)) => a.Select(n => (string)n!).ToList(),
+            _ => null,
+        };
+        if (inputs is null || inputs.Count is 0 or > 2048)
+        {
+            return Error(400, "'input' is a string or an array of 1 to 2048 strings.", param: "input");
+        }
+        var dimensions = body["dimensions"] is JsonValue d && d.TryGetValue<int>(out var n) ? n : 256;
+        if (dimensions is < 1 or > 3072)
+        {
+            return Error(400, "'dimensions' must be between 1 and 3072.", param: "dimensions");
+        }
+        var base64 = (string?)body["encoding_format"] == "base64";
+        var data = new JsonArray();
+        var tokens = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var vector = SimulatedEmbedding(inputs[i], dimensions, ref tokens);
+            JsonNode embedding = base64
+                ? JsonValue.Create(Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(vector.AsSpan())))
+                : new JsonArray([.. vector.Select(x => (JsonNode?)JsonValue.Create(x))]);
+            data.Add(new JsonObject { ["object"] = "embedding", ["index"] = i, ["embedding"] = embedding });
+        }
+        return Json(new JsonObject
+        {
+            ["object"] = "list",
+            ["data"] = data,
+            ["model"] = $"{model} (simulated)",
+            ["usage"] = new JsonObject { ["prompt_tokens"] = tokens, ["total_tokens"] = tokens },
+        });
+    }
+
+    // Words too common to say anything (a few English function words), left out of the simulated vectors.
+    private static readonly HashSet<string> CommonWords = new(StringComparer.Ordinal)
+    {
+        "the", "and", "for", "you", "your", "can", "how", "what", "why", "with", "this", "that", "are", "was", "but",
+        "not", "have", "has", "does", "did", "will", "from", "after", "before", "please", "get", "got", "want", "need",
+    };
+
+    private static float[] SimulatedEmbedding(string text, int dimensions, ref int tokens)
+    {
+        var vector = new float[dimensions];
+        foreach (var word in System.Text.RegularExpressions.Regex.Split(text.ToLowerInvariant(), @"[^\p{L}\p{N}]+").Where(w => w.Length > 2 && !CommonWords.Contains(w)))
+        {
+            tokens++;
+            var stem = word.Length > 5 ? word[..5] : word;
+            var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(stem));
+            vector[(int)(BitConverter.ToUInt32(hash, 0) % (uint)dimensions)] += (hash[4] & 1) == 0 ? 1 : -1;
+        }
+        var length = MathF.Sqrt(vector.Sum(x => x * x));
+        if (length > 0)
+        {
+            for (var i = 0; i < vector.Length; i++)
+            {
+                vector[i] /= length;
+            }
+        }
+        return vector;
     }
 
     private async Task<IResult> UploadAsync(HttpContext context)

@@ -94,6 +94,37 @@ public sealed class FewShotApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Embedding_selection_ranks_by_the_vectors_of_an_OpenAI_compatible_endpoint_and_is_evaluated_beside_lexical()
+    {
+        var setup = await SetupAsync();
+        await (await setup.Admin.PutAsJsonAsync(setup.Template, new { mode = "embedding", k = 5, tokenBudget = 4000 })).ReadJsonAsync();
+        var embeddingRequests = fixture.Emulators.OpenAi.Requests.All.Count(r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal));
+
+        var refund = await PreviewAsync(setup, "The blender I bought arrived broken, can I get a refund?");
+        refund.GetProperty("mode").GetString().Should().Be("embedding");
+        var chosen = Chosen(refund);
+        chosen.Should().HaveCount(5);
+        setup.Tags[chosen[0]].Should().Be("refund");
+        chosen.Count(id => setup.Tags[id] == "refund").Should().BeGreaterThanOrEqualTo(3);
+        var scores = refund.GetProperty("examples").EnumerateArray().Select(e => e.GetProperty("score").GetDouble()).ToList();
+        scores.Should().BeInDescendingOrder().And.OnlyContain(s => s <= 1.0001, "cosines of unit vectors");
+        fixture.Emulators.OpenAi.Requests.All.Count(r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal)).Should().BeGreaterThan(embeddingRequests,
+            "the vectors come from the embeddings endpoint over HTTP");
+
+        // A newly validated example is embedded and chosen; a deleted one never is.
+        const string Message = "Quokka lanyard engraving smudged";
+        var added = await ExampleAsync(setup, Message, "We'll engrave it again.", "engraving", setup.Agent, validate: true);
+        await WithinAsync(async () => Chosen(await PreviewAsync(setup, Message)).FirstOrDefault() == added);
+        (await setup.Admin.DeleteAsync($"{setup.Examples}/{added}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        await WithinAsync(async () => !Chosen(await PreviewAsync(setup, Message)).Contains(added));
+
+        var evaluation = await (await setup.Admin.PostAsJsonAsync($"/v1/organizations/{setup.Org}/few-shot/evaluations", new { holdOut = 24, k = 5, seed = 7 })).ReadJsonAsync();
+        var modes = evaluation.GetProperty("modes").EnumerateArray().ToDictionary(m => m.GetProperty("mode").GetString()!, m => m.GetProperty("recallAtK").GetDouble());
+        modes.Keys.Should().BeEquivalentTo(["lexical", "random", "embedding"]);
+        modes["embedding"].Should().BeGreaterThan(modes["random"]);
+    }
+
+    [Fact]
     public async Task The_token_budget_is_never_exceeded_and_near_duplicates_are_skipped()
     {
         var setup = await SetupAsync();
@@ -229,7 +260,7 @@ public sealed class FewShotApiTests(ApiFixture fixture)
             (new { exampleIds = new[] { Guid.NewGuid() } }, "exampleIds"),
             (new { prefix = new string('x', 8_001) }, "prefix"),
             (new { prefix = "bad \u0000 text" }, "$.prefix"),
-            (new { mode = "embeddings" }, "$.mode"),
+            (new { mode = "semantic" }, "$.mode"),
             (new { k = "five" }, "$.k"),
         };
         foreach (var (body, field) in cases)

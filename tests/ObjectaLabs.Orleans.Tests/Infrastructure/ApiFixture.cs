@@ -14,7 +14,8 @@ namespace ObjectaLabs.Orleans.Tests.Infrastructure;
 /// <summary>
 /// The whole system on real parts: a fresh PostgreSQL database, a production silo host on free ports
 /// (ADO.NET clustering, storage, reminders) and the production API on Kestrel at a free loopback port,
-/// reaching the silo as an Orleans client through the ADO.NET gateway list.
+/// reaching the silo as an Orleans client through the ADO.NET gateway list. The silo's few-shot embedding mode uses the
+/// OpenAI emulator's embeddings route (real HTTP through the OpenAI SDK; its vectors say they are simulated).
 /// </summary>
 public sealed class ApiFixture : IAsyncLifetime
 {
@@ -26,6 +27,7 @@ public sealed class ApiFixture : IAsyncLifetime
     private readonly List<WebApplication> _apis = [];
 
     public TestDatabase Database { get; private set; } = null!;
+    public ProviderEmulators.ProviderEmulatorHost Emulators { get; private set; } = null!;
     public IHost Silo { get; private set; } = null!;
     public Uri BaseAddress { get; private set; } = null!;
     public string AdminKey { get; } = "olp_test_" + Guid.NewGuid().ToString("N");
@@ -33,6 +35,7 @@ public sealed class ApiFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Database = await TestDatabase.CreateAsync();
+        Emulators = await ProviderEmulators.ProviderEmulatorHost.StartAsync();
         Silo = await StartSiloAsync();
         BaseAddress = await StartApiAsync(new Dictionary<string, string?>());
     }
@@ -62,6 +65,8 @@ public sealed class ApiFixture : IAsyncLifetime
                 ["Usage:FlushInterval"] = "00:00:00.500",
                 ["Usage:CooldownMinimumRequests"] = "10",
                 ["Usage:CooldownDuration"] = "00:00:03",
+                ["FewShot:Embeddings:BaseUrl"] = Emulators.OpenAiBaseUrl.ToString(),
+                ["FewShot:Embeddings:ApiKey"] = "sk-test-embeddings",
             }).AddInMemoryCollection(KeyRingCertificate.Shared.Settings));
             try
             {
@@ -143,6 +148,7 @@ public sealed class ApiFixture : IAsyncLifetime
         }
         await Silo.StopAsync();
         Silo.Dispose();
+        await Emulators.DisposeAsync();
         await Database.DisposeAsync();
     }
 }
