@@ -33,7 +33,9 @@ public sealed class FewShotSelector(TokenizerCache tokenizers, BaseModelCatalog 
         Func<Guid?, int, IReadOnlySet<Guid>?, List<RankedExample>>? rank = null)
     {
         var template = request.Template;
-        var kind = request.BaseModel is { } baseModel && catalog.Find(baseModel) is { } model ? model.Tokenizer : TokenizerKind.O200kBase;
+        var kind = request.BaseModel is { } baseModel
+            ? (catalog.Find(baseModel) ?? throw Problems.ProblemException.Invalid("model.baseModel", $"'{baseModel}' is not a base model of the catalog.")).Tokenizer
+            : TokenizerKind.O200kBase;
         var counter = new ExampleTokenCounter(tokenizers.Get(kind), kind == TokenizerKind.Approximate);
         var stamp = HashCode.Combine(template.Format, template.ExamplePattern, kind);
         Func<IndexedExample, int> count = template.Format == FewShotFormat.Text

@@ -283,6 +283,51 @@ public sealed class FewShotApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Hostile_and_malformed_input_on_every_few_shot_route_is_a_4xx_naming_the_field_never_a_500()
+    {
+        var setup = await SetupAsync(withIntents: false);
+        var other = await SetupAsync(withIntents: false);
+        await (await setup.Admin.PutAsJsonAsync(setup.Template, new { k = 2 })).ReadJsonAsync();
+        var evaluations = $"/v1/organizations/{setup.Org}/few-shot/evaluations";
+        var cases = new (HttpClient Client, HttpMethod Method, string Path, string Body, HttpStatusCode Status, string? Field)[]
+        {
+            (setup.Admin, HttpMethod.Put, setup.Template, "[]", HttpStatusCode.BadRequest, null),
+            (setup.Admin, HttpMethod.Put, setup.Template, "\"text\"", HttpStatusCode.BadRequest, null),
+            (setup.Admin, HttpMethod.Put, setup.Template, "{\"k\": 1e999}", HttpStatusCode.BadRequest, "$.k"),
+            (setup.Admin, HttpMethod.Put, setup.Template, "{\"k\": 2.5}", HttpStatusCode.BadRequest, "$.k"),
+            (setup.Admin, HttpMethod.Put, setup.Template, "{\"exampleIds\": [\"not-a-guid\"]}", HttpStatusCode.BadRequest, "$.exampleIds[0]"),
+            (setup.Admin, HttpMethod.Put, setup.Template, "{\"mode\": \"fixed\", \"exampleIds\": [" + string.Join(',', Enumerable.Range(0, 100).Select(_ => $"\"{Guid.NewGuid()}\"")) + "]}", HttpStatusCode.BadRequest, "exampleIds"),
+            (setup.Admin, HttpMethod.Put, setup.Template, "{\"mode\": 1}", HttpStatusCode.BadRequest, "$.mode"),
+            (setup.Admin, HttpMethod.Post, setup.Preview, "{\"message\": 5}", HttpStatusCode.BadRequest, "$.message"),
+            (setup.Admin, HttpMethod.Post, setup.Preview, $"{{\"message\": \"hi\", \"model\": {{\"modelId\": \"{Guid.NewGuid()}\"}}}}", HttpStatusCode.BadRequest, "model.modelId"),
+            (setup.Admin, HttpMethod.Post, setup.Preview, "{\"message\": \"hi\", \"model\": {\"baseModel\": \"acme/unknown\"}}", HttpStatusCode.BadRequest, "model.baseModel"),
+            (setup.Admin, HttpMethod.Post, setup.Preview, "{\"message\": \"hi\", \"model\": {}}", HttpStatusCode.BadRequest, "model"),
+            (setup.Admin, HttpMethod.Post, evaluations, "{\"holdOut\": 0}", HttpStatusCode.BadRequest, "holdOut"),
+            (setup.Admin, HttpMethod.Post, evaluations, "{\"k\": 21}", HttpStatusCode.BadRequest, "k"),
+            (setup.Admin, HttpMethod.Post, evaluations, "{\"seed\": \"x\"}", HttpStatusCode.BadRequest, "$.seed"),
+            (setup.Admin, HttpMethod.Post, evaluations, $"{{\"agentId\": \"{other.Agent}\"}}", HttpStatusCode.NotFound, null),
+            (setup.Runtime, HttpMethod.Post, setup.Resolve, "{\"subject\": 5, \"message\": \"hi\"}", HttpStatusCode.BadRequest, "$.subject"),
+            (setup.Runtime, HttpMethod.Post, setup.Resolve, "{\"subject\": \"c\", \"message\": \"\"}", HttpStatusCode.BadRequest, "message"),
+            (setup.Runtime, HttpMethod.Post, setup.Resolve, $"{{\"subject\": \"{new string('s', 257)}\", \"message\": \"hi\"}}", HttpStatusCode.BadRequest, "subject"),
+            (setup.Runtime, HttpMethod.Post, setup.Resolve, "{\"message\": \"bad \\u0000 text\"}", HttpStatusCode.BadRequest, "$.message"),
+            (setup.Runtime, HttpMethod.Post, setup.Template + "/preview", "{\"message\": \"hi\"}", HttpStatusCode.Forbidden, null),
+            (other.Runtime, HttpMethod.Post, setup.Resolve, "{\"message\": \"hi\"}", HttpStatusCode.NotFound, null),
+        };
+        foreach (var (client, method, path, body, status, field) in cases)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+            var problem = await (await client.SendAsync(request)).ShouldBeProblemAsync(status);
+            if (field is not null)
+            {
+                problem.GetProperty("field").GetString().Should().Be(field, body.Length > 200 ? body[..200] : body);
+            }
+        }
+        (await (await setup.Admin.GetAsync(setup.Template)).ReadJsonAsync()).GetProperty("k").GetInt32().Should().Be(2, "no refusal changed the template");
+        var modelOnly = await (await setup.Runtime.PostAsJsonAsync(setup.Resolve, new { include = "model" })).ReadJsonAsync();
+        modelOnly.GetProperty("fewShot").ValueKind.Should().Be(JsonValueKind.Null, "include=model needs no message");
+    }
+
+    [Fact]
     public async Task Resolution_returns_examples_or_messages_for_base_models_and_a_fixed_template_keeps_its_order()
     {
         var setup = await SetupAsync();
