@@ -18,6 +18,11 @@ public sealed class RateLimitSettings
     /// bucket is sized for the process's throughput, apart from the key's other calls.
     /// </summary>
     public BucketSettings Resolution { get; set; } = new() { PermitsPerSecond = 200_000, Burst = 400_000 };
+    /// <summary>
+    /// Resolution with few-shot selection (<c>POST …/resolve</c>) per key: each one ranks the organization's examples in the
+    /// cluster (tens of microseconds of a silo's CPU), so one key cannot spend a cluster's capacity.
+    /// </summary>
+    public BucketSettings Selection { get; set; } = new() { PermitsPerSecond = 20_000, Burst = 40_000 };
     public BucketSettings Platform { get; set; } = new() { PermitsPerSecond = 50, Burst = 200 };
     /// <summary>Requests without a valid key, per client address.</summary>
     public BucketSettings Anonymous { get; set; } = new() { PermitsPerSecond = 10, Burst = 50 };
@@ -51,7 +56,8 @@ public static class RateLimiting
                 var caller = http.User.Caller();
                 var (partition, bucket) = caller is null
                     ? ($"ip:{ApiKeyValidator.Partition(http.Connection.RemoteIpAddress)}", settings.Anonymous)
-                    : http.Request.Path.Value is { } path && path.EndsWith("/resolve", StringComparison.Ordinal) ? (caller.ResolvePartition, settings.Resolution)
+                    : http.Request.Path.Value is { } path && path.EndsWith("/resolve", StringComparison.Ordinal)
+                        ? HttpMethods.IsPost(http.Request.Method) ? (caller.SelectPartition, settings.Selection) : (caller.ResolvePartition, settings.Resolution)
                     : caller.IsPlatformAdmin ? (caller.KeyPartition, settings.Platform)
                     : caller.Key!.Scope == ApiKeyScope.Runtime ? (caller.KeyPartition, settings.Runtime)
                     : (caller.KeyPartition, settings.Admin);

@@ -26,8 +26,10 @@ public sealed class Caller(bool isPlatformAdmin, ApiKeyIdentity? key)
     /// <summary>The principal requests with this key run as (shared, never changed).</summary>
     public ClaimsPrincipal Principal => _principal ??= new ClaimsPrincipal(new CallerIdentity(this));
 
-    /// <summary>The key's rate-limit partitions: resolution, and everything else.</summary>
+    /// <summary>The key's rate-limit partitions: resolution, resolution with few-shot selection, and everything else.</summary>
     public string ResolvePartition { get; } = $"resolve:{key?.KeyId ?? "platform"}";
+
+    public string SelectPartition { get; } = $"select:{key?.KeyId ?? "platform"}";
 
     public string KeyPartition { get; } = key is null ? "platform" : $"key:{key.KeyId}";
 }

@@ -124,6 +124,13 @@ public interface IExampleIndexGrain : IGrainWithGuidKey
     [Alias("changed"), global::Orleans.Concurrency.OneWay]
     Task ExamplesChangedAsync(IReadOnlyList<Guid> exampleIds);
 
+    /// <summary>
+    /// Loads the index now (and, for the embedding mode, embeds the examples), so the first request of an agent whose
+    /// template was just set does not wait for it. One-way.
+    /// </summary>
+    [Alias("warm"), global::Orleans.Concurrency.OneWay, global::Orleans.Concurrency.AlwaysInterleave]
+    Task WarmAsync(bool withVectors);
+
     /// <summary>Which of <paramref name="exampleIds"/> are not validated examples of this organization (for a fixed template).</summary>
     [Alias("missing")]
     Task<IReadOnlyList<Guid>> MissingAsync(IReadOnlyList<Guid> exampleIds);

@@ -349,6 +349,8 @@ public sealed class DeploymentsGrain(
         var templates = new Dictionary<Guid, FewShotTemplate>(state.State.FewShot) { [agentId] = checkedTemplate };
         await state.CommitAsync(state.State with { FewShot = templates, Version = state.State.Version + 1 });
         await PublishAsync();
+        // One-way: the index loads (and embeds) in the background, so the agent's first request does not wait for it.
+        await GrainFactory.GetGrain<IExampleIndexGrain>(OrganizationId).WarmAsync(checkedTemplate.Mode == FewShotMode.Embedding);
         logger.LogInformation("Organization {OrganizationId}: agent {AgentId} few-shot template set ({Mode}, k={K})", OrganizationId, agentId, checkedTemplate.Mode, checkedTemplate.K);
         return checkedTemplate;
     }

@@ -3,8 +3,9 @@ using ObjectaLabs.Orleans.Examples;
 namespace ObjectaLabs.Orleans.FewShot;
 
 /// <summary>
-/// One organization's selectable examples in memory (see <see cref="IExampleIndexGrain"/>). Loaded on the first
-/// selection, not on activation, so an edit never loads an index nobody selects from. Selections run on the thread pool
+/// One organization's selectable examples in memory (see <see cref="IExampleIndexGrain"/>). Loaded when a template is set
+/// (<see cref="WarmAsync"/>) or by the first selection, not on activation, so an edit never loads an index nobody
+/// selects from. Selections run on the thread pool
 /// against the index they started with (interleaved, so they use every core); changes build the next index one at a time
 /// and swap it in. A check every <see cref="Recheck"/> compares the count and latest change with the database and
 /// reloads on a difference: the safety net for a change whose notice was lost.
@@ -65,6 +66,15 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
         if (missing.Count > 0)
         {
             logger.LogInformation("Organization {OrganizationId}: {Count} examples embedded with {Model}", OrganizationId, missing.Count, embedder.Describe);
+        }
+    }
+
+    public async Task WarmAsync(bool withVectors)
+    {
+        var index = _index ?? await LoadAsync();
+        if (withVectors && embedder.Configured)
+        {
+            await VectorsAsync(index);
         }
     }
 

@@ -58,20 +58,10 @@ public sealed class OpenAiEmulator(EmulatorOptions options, EmulatorClock clock)
     /// </summary>
     private async Task<IResult> EmbeddingsAsync(HttpContext context)
     {
-        JsonObject body;
-        try
+        var (body, model, refusal) = await ReadWithModelAsync(context);
+        if (refusal is not null)
         {
-            body = JsonNode.Parse(await new StreamReader(context.Request.Body).ReadToEndAsync(context.RequestAborted)) as JsonObject
-                ?? throw new JsonException("not an object");
-        }
-        catch (JsonException)
-        {
-            return Error(400, "We could not parse the JSON body of your request.");
-        }
-        var model = (string?)body["model"];
-        if (string.IsNullOrEmpty(model))
-        {
-            return Error(400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter");
+            return refusal;
         }
         var inputs = body["input"] switch
         {
@@ -159,14 +149,8 @@ public sealed class OpenAiEmulator(EmulatorOptions options, EmulatorClock clock)
         return Json(RenderFile(file));
     }
 
-    private IResult ListFiles(string? purpose, int? limit, string? after, string? order)
-    {
-        var files = _files.Values.Where(f => purpose is null || f.Purpose == purpose);
-        var ordered = (order == "asc" ? files.OrderBy(f => f.CreatedAt) : files.OrderByDescending(f => f.CreatedAt)).ThenBy(f => f.Id, StringComparer.Ordinal);
-        return Page([.. ordered.Select(RenderFile)], after, limit ?? 10000, withEnds: true);
-    }
-
-    private async Task<IResult> CreateAsync(HttpContext context)
+    /// <summary>A JSON object body with a non-empty <c>model</c>, or the error OpenAI answers for either missing.</summary>
+    private static async Task<(JsonObject Body, string Model, IResult? Refusal)> ReadWithModelAsync(HttpContext context)
     {
         JsonObject body;
         try
@@ -176,12 +160,27 @@ public sealed class OpenAiEmulator(EmulatorOptions options, EmulatorClock clock)
         }
         catch (JsonException)
         {
-            return Error(400, "We could not parse the JSON body of your request.");
+            return ([], "", Error(400, "We could not parse the JSON body of your request."));
         }
         var model = (string?)body["model"];
-        if (string.IsNullOrEmpty(model))
+        return string.IsNullOrEmpty(model)
+            ? (body, "", Error(400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter"))
+            : (body, model, null);
+    }
+
+    private IResult ListFiles(string? purpose, int? limit, string? after, string? order)
+    {
+        var files = _files.Values.Where(f => purpose is null || f.Purpose == purpose);
+        var ordered = (order == "asc" ? files.OrderBy(f => f.CreatedAt) : files.OrderByDescending(f => f.CreatedAt)).ThenBy(f => f.Id, StringComparer.Ordinal);
+        return Page([.. ordered.Select(RenderFile)], after, limit ?? 10000, withEnds: true);
+    }
+
+    private async Task<IResult> CreateAsync(HttpContext context)
+    {
+        var (body, model, refusal) = await ReadWithModelAsync(context);
+        if (refusal is not null)
         {
-            return Error(400, "Missing required parameter: 'model'.", param: "model", code: "missing_required_parameter");
+            return refusal;
         }
         var trainingId = (string?)body["training_file"];
         if (trainingId is null || !_files.TryGetValue(trainingId, out var training))

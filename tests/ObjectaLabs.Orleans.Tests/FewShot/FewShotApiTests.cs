@@ -328,6 +328,25 @@ public sealed class FewShotApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Resolution_with_selection_has_its_own_rate_limit_per_key_apart_from_plain_resolution()
+    {
+        var setup = await SetupAsync(withIntents: false);
+        var api = await fixture.StartApiAsync(new Dictionary<string, string?>
+        {
+            ["RateLimits:Selection:PermitsPerSecond"] = "1",
+            ["RateLimits:Selection:Burst"] = "2",
+        });
+        using var runtime = fixture.Client(setup.Runtime.DefaultRequestHeaders.Authorization!.Parameter, api);
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 4; i++)
+        {
+            statuses.Add((await runtime.PostAsJsonAsync(setup.Resolve, new { subject = "c-1", include = "model" })).StatusCode);
+        }
+        statuses.Should().Contain(HttpStatusCode.TooManyRequests).And.StartWith(HttpStatusCode.OK);
+        (await runtime.GetAsync($"{setup.Resolve}?subject=c-1")).StatusCode.Should().Be(HttpStatusCode.OK, "plain resolution spends from its own bucket");
+    }
+
+    [Fact]
     public async Task Resolution_returns_examples_or_messages_for_base_models_and_a_fixed_template_keeps_its_order()
     {
         var setup = await SetupAsync();
