@@ -43,6 +43,11 @@ public sealed class ExampleEmbedder(IOptions<EmbeddingsOptions> options)
 
     public bool Configured => options.Value.BaseUrl is not null;
 
+    /// <summary>What stored vectors are kept under: the model and the vector size (a vector of another is never mixed in).</summary>
+    public string ModelKey => $"{options.Value.Model}/{options.Value.Dimensions}";
+
+    public int Dimensions => options.Value.Dimensions;
+
     /// <summary>The model and vector size, as an answer names them.</summary>
     public string Describe => $"{options.Value.Model} ({options.Value.Dimensions} dimensions)";
 

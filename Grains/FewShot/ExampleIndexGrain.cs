@@ -10,7 +10,8 @@ namespace ObjectaLabs.Orleans.FewShot;
 /// and swap it in. A check every <see cref="Recheck"/> compares the count and latest change with the database and
 /// reloads on a difference: the safety net for a change whose notice was lost.
 /// </summary>
-public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector, ExampleEmbedder embedder, ILogger<ExampleIndexGrain> logger)
+public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector, ExampleEmbedder embedder, ExampleEmbeddingRows embeddingRows,
+    ILogger<ExampleIndexGrain> logger)
     : Grain, IExampleIndexGrain
 {
     public static readonly TimeSpan Recheck = TimeSpan.FromSeconds(30);
@@ -28,6 +29,7 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
     private volatile ExampleVectors _vectors = ExampleVectors.Empty;
     private ExampleIndex? _vectorsFor;
     private Task? _embedding;
+    private bool _storedVectorsRead;
 
     private Guid OrganizationId => this.GetPrimaryKey();
 
@@ -59,8 +61,18 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
 
     private async Task EmbedMissingAsync(ExampleIndex index)
     {
+        if (!_storedVectorsRead)
+        {
+            // Vectors stored by an earlier activation or another silo, for the same model and the same question text.
+            var stored = await embeddingRows.LoadAsync(OrganizationId, embedder.ModelKey);
+            var reused = index.Examples.Where(e => stored.TryGetValue(e.Id, out var held) && held.Vector.Length == embedder.Dimensions
+                && held.QuestionSha256.AsSpan().SequenceEqual(ExampleEmbeddingRows.HashOf(e.Question))).ToList();
+            _vectors = _vectors.With(reused, [.. reused.Select(e => stored[e.Id].Vector)], index);
+            _storedVectorsRead = true;
+        }
         var missing = index.Examples.Where(e => !_vectors.Covers(e)).ToList();
         var embedded = missing.Count == 0 ? [] : await embedder.EmbedAsync([.. missing.Select(e => e.Question)]);
+        await embeddingRows.SaveAsync(OrganizationId, embedder.ModelKey, [.. missing.Select((e, i) => (e.Id, e.Question, embedded[i]))]);
         _vectors = _vectors.With(missing, embedded, index);
         _vectorsFor = index;
         if (missing.Count > 0)

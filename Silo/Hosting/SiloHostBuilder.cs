@@ -126,6 +126,7 @@ public static class SiloHostBuilder
         services.AddOptions<ObjectaLabs.Orleans.FewShot.EmbeddingsOptions>().BindConfiguration(ObjectaLabs.Orleans.FewShot.EmbeddingsOptions.Section)
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<ObjectaLabs.Orleans.FewShot.ExampleEmbedder>();
+        services.AddSingleton<ObjectaLabs.Orleans.FewShot.ExampleEmbeddingRows>();
         services.AddSingleton<UploadFairness>();
         services.AddSingleton<ConversationRows>();
         services.AddSingleton<ConversationImporter>();

@@ -110,6 +110,12 @@ public sealed class FewShotApiTests(ApiFixture fixture)
         scores.Should().BeInDescendingOrder().And.OnlyContain(s => s <= 1.0001, "cosines of unit vectors");
         fixture.Emulators.OpenAi.Requests.All.Count(r => r.Path.EndsWith("/embeddings", StringComparison.Ordinal)).Should().BeGreaterThan(embeddingRequests,
             "the vectors come from the embeddings endpoint over HTTP");
+        await using (var db = Npgsql.NpgsqlDataSource.Create(fixture.Database.ConnectionString))
+        await using (var count = db.CreateCommand("SELECT count(*) FROM example_embeddings WHERE organization_id = $1 AND model = 'text-embedding-3-small/256' AND cardinality(vector) = 256"))
+        {
+            count.Parameters.AddWithValue(setup.Org);
+            ((long)(await count.ExecuteScalarAsync())!).Should().Be(SupportIntents.Examples().Count(), "each question's vector is stored, so a reactivated index embeds nothing again");
+        }
 
         // A newly validated example is embedded and chosen; a deleted one never is.
         const string Message = "Quokka lanyard engraving smudged";
