@@ -55,6 +55,9 @@ public sealed class BenchSystem : IAsyncDisposable
             ["Platform:AdminKey"] = platformKey,
             ["Urls"] = "http://127.0.0.1:0",
             ["Logging:LogLevel:Default"] = "Warning",
+            // One key drives each load run: its selection bucket (20,000/s by default) would cap what is measured.
+            ["RateLimits:Selection:PermitsPerSecond"] = "1000000",
+            ["RateLimits:Selection:Burst"] = "2000000",
         }));
         mapBaseline(api);
         await api.StartAsync();
