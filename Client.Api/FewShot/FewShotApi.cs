@@ -185,7 +185,6 @@ public static class FewShotApi
         return message;
     }
 
-    private static string? Subject(string? subject) =>
-        subject is { Length: > Resolver.MaxSubjectLength } ? throw ProblemException.Invalid("subject", $"'subject' is at most {Resolver.MaxSubjectLength} characters.")
-        : string.IsNullOrEmpty(subject) ? null : subject;
+    /// <summary>An empty subject is none, as on <c>GET …/resolve</c>; <see cref="Resolver"/> checks the rest.</summary>
+    private static string? Subject(string? subject) => string.IsNullOrEmpty(subject) ? null : subject;
 }

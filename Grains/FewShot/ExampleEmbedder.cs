@@ -38,7 +38,14 @@ public sealed class ExampleEmbedder(IOptions<EmbeddingsOptions> options)
 {
     private readonly Lazy<EmbeddingClient?> _client = new(() => options.Value.BaseUrl is { } url
         ? new EmbeddingClient(options.Value.Model, new ApiKeyCredential(options.Value.ApiKey is { Length: > 0 } key ? key : "none"),
-            new OpenAIClientOptions { Endpoint = url, NetworkTimeout = options.Value.Timeout, UserAgentApplicationId = "objectalabs-few-shot" })
+            new OpenAIClientOptions
+            {
+                Endpoint = url,
+                NetworkTimeout = options.Value.Timeout,
+                UserAgentApplicationId = "objectalabs-few-shot",
+                // A request's message is embedded while the runtime waits: one retry, then 503, never seconds of backoff.
+                RetryPolicy = new System.ClientModel.Primitives.ClientRetryPolicy(maxRetries: 1),
+            })
         : null);
 
     public bool Configured => options.Value.BaseUrl is not null;

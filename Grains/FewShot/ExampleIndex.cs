@@ -90,8 +90,6 @@ public sealed class ExampleIndex
         LatestChange = live.Count == 0 ? DateTime.MinValue : live.Values.Max(e => e.UpdatedAt);
     }
 
-    public TermDictionary Terms => _terms;
-
     /// <summary>Validated examples held.</summary>
     public int Count => _live.Count;
 

@@ -124,6 +124,13 @@ public sealed class FewShotApiTests(ApiFixture fixture)
         (await setup.Admin.DeleteAsync($"{setup.Examples}/{added}")).StatusCode.Should().Be(HttpStatusCode.NoContent);
         await WithinAsync(async () => !Chosen(await PreviewAsync(setup, Message)).Contains(added));
 
+        // The embeddings endpoint failing (its one retry too) is a 503 with Retry-After, not a 500; then it serves again.
+        fixture.Emulators.OpenAi.Faults.Add(new ProviderEmulators.FaultRule(ProviderEmulators.FaultKinds.ServerError, Count: 2, Path: "/embeddings", Status: 500));
+        var failed = await setup.Admin.PostAsJsonAsync(setup.Preview, new { message = "refund please" });
+        await failed.ShouldBeProblemAsync(HttpStatusCode.ServiceUnavailable);
+        failed.Headers.RetryAfter.Should().NotBeNull();
+        Chosen(await PreviewAsync(setup, "refund please")).Should().NotBeEmpty();
+
         var evaluation = await (await setup.Admin.PostAsJsonAsync($"/v1/organizations/{setup.Org}/few-shot/evaluations", new { holdOut = 24, k = 5, seed = 7 })).ReadJsonAsync();
         var modes = evaluation.GetProperty("modes").EnumerateArray().ToDictionary(m => m.GetProperty("mode").GetString()!, m => m.GetProperty("recallAtK").GetDouble());
         modes.Keys.Should().BeEquivalentTo(["lexical", "random", "embedding"]);
