@@ -92,7 +92,7 @@ public static class UsageApi
         {
             throw ProblemException.Invalid("events", $"'events' holds 1 to {UsageBatch.MaxEvents} requests.");
         }
-        var entries = new Dictionary<UsageKey, EntryBuilder>();
+        var entries = new Dictionary<UsageKey, EntryBuilder>(8);
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw ProblemException.Invalid($"events[{i}]", "An event must be an object.");

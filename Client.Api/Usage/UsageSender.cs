@@ -19,14 +19,10 @@ public sealed class UsageSender(IGrainFactory grains)
     {
         var organization = _organizations.GetOrAdd(organizationId, id => new Organization(id));
         var pending = new Pending(batch);
-        bool start;
-        lock (organization)
-        {
-            organization.Queue.Add(pending);
-            start = !organization.Sending;
-            organization.Sending = true;
-        }
-        if (start)
+        organization.Queue.Enqueue(pending);
+        // Lock-free: whoever turns Sending from 0 to 1 starts the pump; the pump turns it back only when it finds the
+        // queue empty, and then looks once more, so a batch enqueued in between is never stranded.
+        if (Interlocked.CompareExchange(ref organization.Sending, 1, 0) == 0)
         {
             _ = Task.Run(() => PumpAsync(organization));
         }
@@ -35,23 +31,31 @@ public sealed class UsageSender(IGrainFactory grains)
 
     private async Task PumpAsync(Organization organization)
     {
+        var taken = new List<Pending>(MaxBatchesPerCall);
         while (true)
         {
-            List<Pending> taken;
-            lock (organization)
+            taken.Clear();
+            while (taken.Count < MaxBatchesPerCall && organization.Queue.TryDequeue(out var next))
             {
-                if (organization.Queue.Count == 0)
+                taken.Add(next);
+            }
+            if (taken.Count == 0)
+            {
+                Volatile.Write(ref organization.Sending, 0);
+                if (organization.Queue.IsEmpty || Interlocked.CompareExchange(ref organization.Sending, 1, 0) != 0)
                 {
-                    organization.Sending = false;
                     return;
                 }
-                var count = Math.Min(organization.Queue.Count, MaxBatchesPerCall);
-                taken = organization.Queue.GetRange(0, count);
-                organization.Queue.RemoveRange(0, count);
+                continue;
             }
             try
             {
-                var outcomes = await grains.GetGrain<IUsageIngestGrain>(0).RecordAsync(organization.Id, [.. taken.Select(p => p.Batch)]);
+                var batches = new UsageBatch[taken.Count];
+                for (var i = 0; i < taken.Count; i++)
+                {
+                    batches[i] = taken[i].Batch;
+                }
+                var outcomes = await grains.GetGrain<IUsageIngestGrain>(0).RecordAsync(organization.Id, batches);
                 for (var i = 0; i < taken.Count; i++)
                 {
                     taken[i].Outcome.TrySetResult(outcomes[i]);
@@ -70,8 +74,8 @@ public sealed class UsageSender(IGrainFactory grains)
     private sealed class Organization(Guid id)
     {
         public Guid Id { get; } = id;
-        public List<Pending> Queue { get; } = [];
-        public bool Sending { get; set; }
+        public ConcurrentQueue<Pending> Queue { get; } = new();
+        public int Sending;
     }
 
     private sealed class Pending(UsageBatch batch)
