@@ -12,6 +12,7 @@ using ObjectaLabs.Orleans.Api.Deployment;
 using ObjectaLabs.Orleans.Api.FewShot;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Resolution;
+using ObjectaLabs.Orleans.Api.Screens;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Api.Usage;
 using ObjectaLabs.Orleans.Hosting;
@@ -111,6 +112,8 @@ public static class ApiApplication
         }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // Static and public: before the key check and the per-address limit, which guard the API.
+        app.UseAdminScreens();
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
