@@ -140,7 +140,7 @@ function activeJob({ job, events }, refresh) {
       h('dt', {}, 'Examples'), h('dd', {}, `${fmt.int(job.dataset?.trainingExamples)} training, ${fmt.int(job.dataset?.validationExamples)} validation`),
       h('dt', {}, 'Base model'), h('dd', {}, job.baseModel),
       h('dt', {}, 'Loss'), h('dd', {}, job.trainingLoss === null ? '—' : `${job.trainingLoss}${job.validationLoss !== null ? ` (validation ${job.validationLoss})` : ''}`)),
-    lossChart(events.filter(e => e.trainLoss !== null || e.validationLoss !== null)),
+    lossChart(events.filter(e => e.trainLoss !== null || e.validationLoss !== null), job.totalSteps),
     h('div', { class: 'row' }, cancel));
 }
 

@@ -10,19 +10,32 @@ const VERDICTS = {
   noDifference: 'No difference (within the margin)',
 };
 
-export async function render(main, { organization }) {
+export async function render(main, ctx) {
+  let cleanup = null;
+  const draw = async preferredAgent => {
+    cleanup?.();
+    cleanup = await drawScreen(main, ctx, preferredAgent, draw);
+  };
+  await draw(null);
+  return () => cleanup?.();
+}
+
+async function drawScreen(main, { organization }, preferredAgent, redraw) {
   const [agents, cards, catalog] = await Promise.all([api('GET', org('/agents')), api('GET', org('/models')), api('GET', '/v1/base-models')]);
+  const today = new Date().toISOString().slice(0, 10);
+  const servable = catalog.filter(m => !m.shutdownDate || m.shutdownDate > today);
+  const add = addAgentCard(servable, created => redraw(created.id));
   if (agents.length === 0) {
-    fill(main, h('h1', {}, 'Experiments'), h('p', {}, 'No agent yet: add one through the API (POST …/agents) first.'));
-    return;
+    fill(main, h('h1', {}, 'Experiments'), h('p', {}, 'No agent yet. An agent is what the runtime resolves a model for: add the first one.'), add);
+    return null;
   }
   const choices = [
     ...cards.filter(c => c.model.status === 'active').map(c => [`model:${c.model.id}`, `${c.model.name} v${c.model.version} (fine-tuned, ${c.model.baseModel})`]),
-    ...catalog.filter(m => !m.shutdownDate || m.shutdownDate > new Date().toISOString().slice(0, 10)).map(m => [`base:${m.id}`, `${m.id} (base)`]),
+    ...servable.map(m => [`base:${m.id}`, `${m.id} (base)`]),
   ];
-  const agent = select('agentId', agents.map(a => [a.id, a.name]), agents[0].id);
+  const agent = select('agentId', agents.map(a => [a.id, a.name]), agents.some(a => a.id === preferredAgent) ? preferredAgent : agents[0].id);
   const body = h('div', { id: 'experiment' });
-  fill(main, h('h1', {}, 'Experiments'), h('form', { class: 'card row' }, field('Agent', agent)), body);
+  fill(main, h('h1', {}, 'Experiments'), h('form', { class: 'card row', id: 'agent-choice' }, field('Agent', agent)), body, add);
   let timer = null;
   let stopped = false;
 
@@ -40,6 +53,26 @@ export async function render(main, { organization }) {
   agent.addEventListener('change', refresh);
   await refresh();
   return () => { stopped = true; clearTimeout(timer); };
+}
+
+/** A new agent: its name and the base model it falls back to. */
+function addAgentCard(models, added) {
+  const name = h('input', { name: 'name', required: true, maxlength: 200, placeholder: 'Support bot' });
+  const base = select('defaultBaseModel', [['', 'None'], ...models.map(m => [m.id, m.id])], models.some(m => m.id === 'openai/gpt-4o-mini-2024-07-18') ? 'openai/gpt-4o-mini-2024-07-18' : '');
+  const button = h('button', { type: 'submit' }, 'Add agent');
+  const form = h('form', { class: 'card', id: 'add-agent', novalidate: true },
+    h('h2', {}, 'Add an agent'),
+    h('div', { class: 'grid' }, field('Name', name), field('Default base model', base, 'What the agent falls back to when its model cannot serve.')),
+    h('p', { class: 'form-error', role: 'alert', hidden: true }), button);
+  form.addEventListener('submit', event => {
+    event.preventDefault();
+    busy(button, async () => {
+      const created = await api('POST', org('/agents'), { name: name.value, defaultBaseModel: base.value || null });
+      notice(`Agent ${created.name} added.`, 'ok');
+      await added(created);
+    }, form);
+  });
+  return form;
 }
 
 const choice = value => value.startsWith('model:') ? { modelId: value.slice(6) } : { baseModel: value.slice(5) };

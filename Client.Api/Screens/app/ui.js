@@ -93,8 +93,8 @@ export function stars(value, max = 1) {
   return h('span', { class: 'stars', title: `${value} of ${max}`, 'aria-label': `${n} of 5 stars` }, '★'.repeat(n) + '☆'.repeat(5 - n));
 }
 
-/** A small line chart of training (and validation) loss per step, as SVG. */
-export function lossChart(points) {
+/** A small line chart of training (dashed: validation) loss per step, as SVG. */
+export function lossChart(points, totalSteps) {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   const width = 240, height = 60, pad = 4;
@@ -108,7 +108,8 @@ export function lossChart(points) {
   const values = points.flatMap(p => [p.trainLoss, p.validationLoss]).filter(v => v !== null && v !== undefined);
   const min = Math.min(...values), max = Math.max(...values);
   const steps = train.map(p => p.step ?? 0);
-  const x0 = Math.min(...steps), x1 = Math.max(...steps) || 1;
+  // The x axis runs to the job's last step when it is known, so the line's length shows the progress.
+  const x0 = Math.min(...steps), x1 = Math.max(totalSteps ?? 0, ...steps) || 1;
   const x = s => pad + ((s - x0) / Math.max(1, x1 - x0)) * (width - 2 * pad);
   const y = v => height - pad - ((v - min) / Math.max(1e-9, max - min)) * (height - 2 * pad);
   for (const [key, cls] of [['trainLoss', 'train'], ['validationLoss', 'validation']]) {

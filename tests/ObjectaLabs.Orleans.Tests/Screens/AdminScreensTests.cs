@@ -251,6 +251,43 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
     }
 
     [Fact]
+    public async Task An_admin_adds_the_first_agent_and_puts_a_trained_model_in_it_from_its_card()
+    {
+        var (org, admin) = await api.CreateOrganizationAsync(name: "Screens Agents Ltd");
+        using var client = api.Client(admin);
+        await SeedValidatedAsync(client, org, 12, "book a table");
+        var model = await TrainAsync(client, org);
+
+        SignIn(admin);
+        Open("/app/#/experiments");
+        var add = _browser.Shown("#add-agent");
+        _browser.Driver.FindElement(By.TagName("main")).Text.Should().Contain("No agent yet");
+        add.FindElement(By.CssSelector("button[type=submit]")).Click();
+        _browser.WithText("#add-agent .form-error", "name");
+        add.FindElement(By.CssSelector("[name=name]")).GetAttribute("aria-invalid").Should().Be("true");
+        (await GetAsync(client, $"/v1/organizations/{org}/agents")).GetArrayLength().Should().Be(0, "a refusal changes nothing");
+
+        add.FindElement(By.CssSelector("[name=name]")).SendKeys("Booking bot");
+        add.FindElement(By.CssSelector("button[type=submit]")).Click();
+        _browser.WithText("#deploy-form", "not deployed yet");
+        var agents = await GetAsync(client, $"/v1/organizations/{org}/agents");
+        agents.GetArrayLength().Should().Be(1);
+        var agentId = agents[0].GetProperty("id").GetString()!;
+        agents[0].GetProperty("defaultBaseModel").GetString().Should().Be("openai/gpt-4o-mini-2024-07-18");
+
+        // From the model's card: use it in the new agent.
+        Open("/app/#/dashboard");
+        var card = _browser.WithText("#models article.model-card", "Parcel Model");
+        _browser.Select(card.FindElement(By.CssSelector("[name=agentId]")), agentId);
+        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Use in agent").Click();
+        _browser.WithText("#notice", "Booking bot now uses Parcel Model v1");
+        (await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment")).GetProperty("model").GetProperty("modelId").GetString().Should().Be(model);
+        Open("/app/#/experiments");
+        _browser.WithText("#deploy-form", "Serving Parcel Model v1");
+        _browser.ConsoleErrors().Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Another_organizations_data_is_never_shown_and_a_forged_key_signs_the_tab_out()
     {
         var (orgA, adminA) = await api.CreateOrganizationAsync(name: "Screens Alpha Ltd");
