@@ -90,7 +90,10 @@ function importCard(agents, reload) {
         endedFrom: day(inputs.endedFrom.value),
         endedTo: day(inputs.endedTo.value),
       });
-      fill(report, h('p', {}, Object.entries(answer).filter(([, v]) => typeof v === 'number').map(([k, v]) => `${k}: ${fmt.int(v)}`).join(' · ')));
+      fill(report, h('p', { class: 'import-report' },
+        `${fmt.count(answer.conversations, 'conversation')} matched: ${fmt.count(answer.created, 'example')} created, `,
+        `${fmt.int(answer.alreadyImported)} already imported, ${fmt.int(answer.skipped)} skipped.`),
+        answer.issues?.length ? h('ul', {}, answer.issues.slice(0, 20).map(i => h('li', {}, i.reason ?? JSON.stringify(i)))) : null);
       reload();
     }, form);
   });

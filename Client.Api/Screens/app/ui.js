@@ -9,6 +9,7 @@ export function h(tag, attrs = {}, ...children) {
     if (name.startsWith('on')) el.addEventListener(name.slice(2), value);
     else if (name === 'class') el.className = value;
     else if (name === 'dataset') Object.assign(el.dataset, value);
+    else if (name === 'value') el.value = value; // a textarea's text is its value, not an attribute
     else if (name in el && typeof value !== 'string') el[name] = value;
     else el.setAttribute(name, value === true ? '' : value);
   }
@@ -80,6 +81,7 @@ export const fmt = {
   usd: v => v === null || v === undefined ? '—' : `$${Number(v).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: Number(v) !== 0 && Math.abs(v) < 1 ? 4 : 2 })}`,
   cost: c => c?.isKnown === false ? `unknown (${c.unknownReason})` : fmt.usd(c?.usd),
   int: v => v === null || v === undefined ? '—' : Number(v).toLocaleString('en-US'),
+  count: (n, noun) => `${Number(n).toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`,
   pct: v => v === null || v === undefined ? '—' : `${(v * 100).toFixed(1)} %`,
   ms: v => v === null || v === undefined ? '—' : `${Number(v).toFixed(0)} ms`,
   date: v => v ? new Date(v).toLocaleDateString('en-GB', { year: 'numeric', month: 'short', day: 'numeric' }) : '—',

@@ -147,6 +147,51 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
     }
 
     [Fact]
+    public async Task Conversations_rated_high_enough_are_imported_and_an_edited_example_loses_its_validation()
+    {
+        var (org, admin) = await api.CreateOrganizationAsync(name: "Screens Import Ltd");
+        using var client = api.Client(admin);
+        var agent = (await PostAsync(client, $"/v1/organizations/{org}/agents", new { name = "Desk bot" })).GetProperty("id").GetString()!;
+        foreach (var (question, rating) in new[] { ("Can I pay by invoice?", 5), ("Why is the sky blue?", 2) })
+        {
+            await PostAsync(client, $"/v1/organizations/{org}/conversations", new
+            {
+                agentId = agent,
+                rating,
+                startedAt = DateTimeOffset.UtcNow.AddMinutes(-5),
+                endedAt = DateTimeOffset.UtcNow.AddMinutes(-1),
+                messages = new[] { new { role = "user", content = question }, new { role = "assistant", content = $"Answer to: {question}" } },
+            });
+        }
+        SignIn(admin);
+        Open("/app/#/data");
+        var import = _browser.Shown("#import-form");
+        _browser.Select(import.FindElement(By.CssSelector("[name=agentId]")), agent);
+        _browser.Select(import.FindElement(By.CssSelector("[name=minRating]")), "4");
+        import.FindElement(By.CssSelector("button[type=submit]")).Click();
+        _browser.WithText("#import-form .import-report", "1 conversation matched: 1 example created");
+        _browser.WithText("#counts", "1 pending");
+        var card = _browser.WithText("#examples article.example", "Can I pay by invoice?");
+        card.Text.Should().NotContain("sky blue");
+        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Validate").Click();
+        _browser.WithText("#counts", "1 validated");
+
+        // Edit the answer: the API clears the validation of changed content, and the card says so.
+        card = _browser.WithText("#examples article.example", "Can I pay by invoice?");
+        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Edit").Click();
+        var answer = _browser.Shown("#examples form.edit [name='content-1']");
+        answer.Clear();
+        answer.SendKeys("Yes: choose Invoice at checkout.");
+        _browser.Driver.FindElement(By.CssSelector("#examples form.edit button[type=submit]")).Click();
+        _browser.WithText("#examples article.example", "Yes: choose Invoice at checkout.");
+        _browser.WithText("#counts", "0 validated");
+        var stored = (await ListAsync(client, org, "")).GetProperty("items")[0];
+        stored.GetProperty("isValidated").GetBoolean().Should().BeFalse();
+        stored.GetProperty("example").GetProperty("messages")[1].GetProperty("content").GetString().Should().Be("Yes: choose Invoice at checkout.");
+        _browser.ConsoleErrors().Should().BeEmpty();
+    }
+
+    [Fact]
     public async Task Dashboard_estimates_trains_on_the_sandbox_to_a_model_card_and_deprecates_it_offering_only_the_plans_base_models()
     {
         var (org, admin) = await api.CreateOrganizationAsync(name: "Screens Training Ltd");
@@ -247,6 +292,18 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         deployment = await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment");
         deployment.GetProperty("experiment").ValueKind.Should().Be(JsonValueKind.Null);
         deployment.GetProperty("pastExperiments").GetArrayLength().Should().Be(1);
+
+        // Again, and promote: the candidate becomes the agent's model.
+        start = _browser.Shown("#start-experiment");
+        _browser.Select(start.FindElement(By.CssSelector("[name=candidate]")), $"model:{model}");
+        start.FindElement(By.CssSelector("button[type=submit]")).Click();
+        running = _browser.Shown("#running-experiment");
+        running.FindElements(By.CssSelector("button")).Single(b => b.Text == "Promote candidate").Click();
+        _browser.WithText("#notice", "Candidate promoted");
+        _browser.WithText("#deploy-form", "Serving Parcel Model v1");
+        deployment = await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment");
+        deployment.GetProperty("model").GetProperty("modelId").GetString().Should().Be(model);
+        deployment.GetProperty("pastExperiments").GetArrayLength().Should().Be(2);
         _browser.ConsoleErrors().Should().BeEmpty();
     }
 
