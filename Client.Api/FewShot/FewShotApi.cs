@@ -141,7 +141,7 @@ public static class FewShotApi
         return TypedResults.Ok(await grains.GetGrain<IExampleIndexGrain>(orgId).EvaluateAsync(new FewShotEvaluationRequest(body.AgentId, holdOut, k, body.Seed ?? 1)));
     }
 
-    public static async Task<Ok<ResolvedPrompt>> ResolveWithExamples(Guid orgId, Guid agentId, ResolveBody body, IGrainFactory grains, ResolutionCache cache, TimeProvider clock)
+    public static async Task<Ok<ResolvedPrompt>> ResolveWithExamples(Guid orgId, Guid agentId, ResolveBody body, FewShotSelections selections, ResolutionCache cache, TimeProvider clock)
     {
         var include = body.Include ?? FewShotInclude.Messages;
         if (!Enum.IsDefined(include))
@@ -163,7 +163,7 @@ public static class FewShotApi
         {
             return TypedResults.Ok(new ResolvedPrompt(resolved, null, "The resolved model is fine-tuned and the agent's template applies to base models only."));
         }
-        var selection = await grains.GetGrain<IExampleIndexGrain>(orgId).SelectAsync(new FewShotRequest(agentId, message, template, BaseModelOf(snapshot, resolved),
+        var selection = await selections.SelectAsync(orgId, new FewShotRequest(agentId, message, template, BaseModelOf(snapshot, resolved),
             WithExampleTurns: include == FewShotInclude.Examples, WithMessages: include == FewShotInclude.Messages));
         return TypedResults.Ok(new ResolvedPrompt(resolved, selection, null));
     }

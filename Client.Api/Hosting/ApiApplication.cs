@@ -58,6 +58,7 @@ public static class ApiApplication
         builder.Services.AddSingleton<ApiKeyValidator>();
         builder.Services.AddSingleton<ResolutionCache>();
         builder.Services.AddSingleton<ObjectaLabs.Orleans.Api.Usage.UsageSender>();
+        builder.Services.AddSingleton<FewShotSelections>();
         builder.Services.AddSingleton<ResolveFastPathCounter>();
         builder.Services.AddHostedService<ResolutionRenewal>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)

@@ -1,4 +1,5 @@
 using ObjectaLabs.Orleans.Catalog;
+using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.FewShot;
 
@@ -91,6 +92,10 @@ public sealed record class FewShotSelection(
 [GenerateSerializer, Immutable, Alias("objectalabs.few-shot-request")]
 public sealed record class FewShotRequest(Guid AgentId, string Message, FewShotTemplate Template, string? BaseModel, bool WithExampleTurns = true, bool WithMessages = true);
 
+/// <summary>One request's answer in a batch: its selection, or the problem that refused it (the others still answer).</summary>
+[GenerateSerializer, Immutable, Alias("objectalabs.few-shot-outcome")]
+public sealed record class FewShotOutcome(FewShotSelection? Selection, ProblemException? Problem);
+
 /// <summary>An evaluation's settings: how many validated examples to hold out (each one's question is a query against the rest), k, and the agent (null: the organization's).</summary>
 [GenerateSerializer, Immutable, Alias("objectalabs.few-shot-evaluation-request")]
 public sealed record class FewShotEvaluationRequest(Guid? AgentId, int HoldOut, int K, int Seed)
@@ -116,6 +121,13 @@ public interface IExampleIndexGrain : IGrainWithGuidKey
     /// <summary>Chooses the examples for a request and assembles the prompt.</summary>
     [Alias("select"), global::Orleans.Concurrency.AlwaysInterleave]
     Task<FewShotSelection> SelectAsync(FewShotRequest request);
+
+    /// <summary>
+    /// Chooses for many requests at once (lexical and fixed templates), one outcome per request in their order: what
+    /// each API process sends when requests arrive faster than one call at a time carries them.
+    /// </summary>
+    [Alias("select-many"), global::Orleans.Concurrency.AlwaysInterleave]
+    Task<IReadOnlyList<FewShotOutcome>> SelectManyAsync(IReadOnlyList<FewShotRequest> requests);
 
     /// <summary>
     /// Told after examples changed (created, edited, validated, redacted, deleted): each is read again and kept only

@@ -1,4 +1,5 @@
 using ObjectaLabs.Orleans.Examples;
+using ObjectaLabs.Orleans.Problems;
 
 namespace ObjectaLabs.Orleans.FewShot;
 
@@ -43,6 +44,29 @@ public sealed class ExampleIndexGrain(ExampleRows rows, FewShotSelector selector
         var vectors = await VectorsAsync(index);
         var query = (await embedder.EmbedAsync([request.Message]))[0];
         return await Task.Run(() => selector.Select(index, request, rank: (agent, top, excluded) => vectors.Search(index, query, agent, top, excluded)));
+    }
+
+    public async Task<IReadOnlyList<FewShotOutcome>> SelectManyAsync(IReadOnlyList<FewShotRequest> requests)
+    {
+        if (requests.Any(r => r.Template.Mode == FewShotMode.Embedding))
+        {
+            throw new ArgumentException("Embedding-mode selections embed their message first: send them one at a time (SelectAsync).", nameof(requests));
+        }
+        var index = _index ?? await LoadAsync();
+        var outcomes = new FewShotOutcome[requests.Count];
+        // Off the grain's scheduler, over the cores: the index is immutable, so selections share it without locks.
+        await Task.Run(() => Parallel.For(0, requests.Count, i =>
+        {
+            try
+            {
+                outcomes[i] = new FewShotOutcome(selector.Select(index, requests[i]), null);
+            }
+            catch (ProblemException problem)
+            {
+                outcomes[i] = new FewShotOutcome(null, problem);
+            }
+        }));
+        return outcomes;
     }
 
     /// <summary>The vectors for <paramref name="index"/>: the examples with none (new, or with an edited question) are embedded first, in batches.</summary>
