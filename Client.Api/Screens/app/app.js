@@ -1,6 +1,6 @@
 // The shell: sign-in, the header, and one screen at a time by the address's hash (#/dashboard, #/data, #/experiments).
 import { api, session, organizationOf, ApiError } from './api.js';
-import { h, fill, notice, describe, formError, busy } from './ui.js';
+import { h, fill, notice, describe, busy } from './ui.js';
 import * as dashboard from './dashboard.js';
 import * as data from './data.js';
 import * as experiments from './experiments.js';
@@ -25,7 +25,14 @@ async function route() {
   }
   showHeader(name in screens ? name : 'dashboard');
   fill(main);
-  leave = await screen.render(main, { organization }) ?? null;
+  try {
+    leave = await screen.render(main, { organization }) ?? null;
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 401)) fill(main, h('p', { class: 'error' }, describe(e)));
+    return;
+  }
+  // Keyboard and screen-reader users start at the new screen's content.
+  main.focus({ preventScroll: true });
 }
 
 function showHeader(current) {
@@ -46,6 +53,7 @@ function showSignIn(message) {
   const form = h('form', { class: 'card sign-in', id: 'sign-in', novalidate: true },
     h('h1', {}, 'Sign in'),
     h('p', {}, 'Paste an admin key of your organization. It stays in this tab only and is sent to the API as a bearer header.'),
+    h('p', { class: 'muted' }, 'An organization\'s first admin key comes with it when the platform operator creates it (POST /v1/organizations); an admin makes more with POST …/api-keys.'),
     h('label', { class: 'field' }, h('span', {}, 'Admin key'), input),
     h('p', { class: 'form-error', role: 'alert', hidden: !message }, message ?? ''),
     button);

@@ -1,7 +1,7 @@
 // Training Data Manager (spec §6): import, upload, add; counts; example cards with edit, remove and validate;
 // filters and sort; the quality report with links to the examples at fault.
 import { api, org } from './api.js';
-import { h, fill, fmt, stars, field, select, busy, notice, formError } from './ui.js';
+import { h, fill, fmt, stars, field, select, busy, notice } from './ui.js';
 
 const PAGE = 20;
 
