@@ -233,6 +233,10 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         jobs.GetProperty("jobs").GetArrayLength().Should().Be(1, "one click, one job");
         _browser.Screenshot("dashboard");
 
+        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "View metrics").Click();
+        _browser.WithText("#models article.model-card .metrics", "Last 24 hours");
+        card.FindElement(By.CssSelector(".metrics")).Text.Should().Contain("Success rate").And.Contain("p50 / p95 / p99");
+
         card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Deprecate").Click();
         _browser.WithText("#models article.model-card .badge", "deprecated");
         var models = await GetAsync(client, $"/v1/organizations/{org}/models");
