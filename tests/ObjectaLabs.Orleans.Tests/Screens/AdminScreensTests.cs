@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using ObjectaLabs.Orleans.Providers.Sandbox;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using OpenQA.Selenium;
 
@@ -241,6 +242,33 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         _browser.WithText("#models article.model-card .badge", "deprecated");
         var models = await GetAsync(client, $"/v1/organizations/{org}/models");
         models[0].GetProperty("model").GetProperty("status").GetString().Should().Be("deprecated");
+        _browser.ConsoleErrors().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_running_job_shows_its_progress_and_loss_chart_and_is_cancelled_from_its_card()
+    {
+        var (org, admin) = await api.CreateOrganizationAsync(name: "Screens Cancel Ltd");
+        using var client = api.Client(admin);
+        await SeedValidatedAsync(client, org, 12, "renew my plan");
+        // The sandbox's slow switch (in the suffix) keeps the job running long enough to watch and cancel.
+        var job = await PostAsync(client, $"/v1/organizations/{org}/training-jobs",
+            new { name = "Slow Model", baseModel = "sandbox/sandbox-small", validationRatio = 0.2, suffix = SandboxProvider.SlowSwitch });
+        var id = job.GetProperty("id").GetString();
+
+        SignIn(admin);
+        var card = _browser.WithText("#jobs article.job", "running", seconds: 30);
+        _browser.WaitFor(d => d.FindElements(By.CssSelector("#jobs article.job .loss-chart polyline.train")).Count == 1, "the loss chart's training line");
+        card = _browser.Shown("#jobs article.job");
+        card.Text.Should().Contain("Slow Model").And.Contain("10 training, 2 validation").And.Contain("step");
+        _browser.Screenshot("dashboard-running-job");
+
+        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Cancel").Click();
+        _browser.Driver.SwitchTo().Alert().Text.Should().Contain("Slow Model");
+        _browser.Driver.SwitchTo().Alert().Accept();
+        _browser.WithText("#jobs table.jobs", "cancelled", seconds: 30);
+        (await GetAsync(client, $"/v1/organizations/{org}/training-jobs/{id}")).GetProperty("status").GetString().Should().Be("cancelled");
+        (await GetAsync(client, $"/v1/organizations/{org}/models")).GetArrayLength().Should().Be(0, "a cancelled job registers no model");
         _browser.ConsoleErrors().Should().BeEmpty();
     }
 
