@@ -351,6 +351,11 @@ public sealed class TrainingJobGrain(
         }
 
         var next = Apply(job with { TrainingLoss = trainLoss, ValidationLoss = validationLoss }, remote);
+        if (next.Status == TrainingJobStatus.Succeeded && next.ModelId is null)
+        {
+            // Registered before the success is kept, so the job is never seen succeeded without its model (reads interleave).
+            next = await WithModelAsync(next);
+        }
         await CommitAsync(state.State with { Job = next, EventCursor = cursor, Checkpoints = checkpoints, FaultingSince = null });
         TrainingJobMetrics.Polls.Add(1);
     }
@@ -496,17 +501,25 @@ public sealed class TrainingJobGrain(
         await CommitAsync(state.State with { Job = Final(state.State.Job!, TrainingJobStatus.Failed, error) });
     }
 
-    /// <summary>Registers the model of a succeeded job (once: the registry is idempotent per job), then stops the reminder.</summary>
+    /// <summary>The succeeded job with its model registered (once: the registry is idempotent per job, so a retry after a failed write answers the same model).</summary>
+    private async Task<TrainingJobInfo> WithModelAsync(TrainingJobInfo job)
+    {
+        var model = await GrainFactory.GetGrain<IModelRegistryGrain>(job.OrganizationId).RegisterAsync(new ModelRegistration(
+            job.OrganizationId, Id, job.AgentId, job.Name, 0, job.Provider, job.FineTunedModel!, job.BaseModel, job.Dataset.DatasetHash,
+            job.Dataset.TrainingExamples, job.Dataset.ValidationExamples, job.Simulated, job.FinishedAt ?? clock.GetUtcNow()));
+        logger.LogInformation("Training job {JobId} succeeded: model {ModelId} v{Version} ({ProviderModel})", Id, model.Id, model.Version, job.FineTunedModel);
+        return job with { ModelId = model.Id, ModelVersion = model.Version, UpdatedAt = clock.GetUtcNow() };
+    }
+
+    /// <summary>Registers the model of a succeeded job if that is still to do, then stops the reminder.</summary>
     private async Task FinishAsync()
     {
         var job = state.State.Job!;
         if (job.Status == TrainingJobStatus.Succeeded && job.ModelId is null)
         {
-            var model = await GrainFactory.GetGrain<IModelRegistryGrain>(job.OrganizationId).RegisterAsync(new ModelRegistration(
-                job.OrganizationId, Id, job.AgentId, job.Name, 0, job.Provider, job.FineTunedModel!, job.BaseModel, job.Dataset.DatasetHash,
-                job.Dataset.TrainingExamples, job.Dataset.ValidationExamples, job.Simulated, job.FinishedAt ?? clock.GetUtcNow()));
-            await CommitAsync(state.State with { Job = job with { ModelId = model.Id, ModelVersion = model.Version, UpdatedAt = clock.GetUtcNow() } });
-            logger.LogInformation("Training job {JobId} succeeded: model {ModelId} v{Version} ({ProviderModel})", Id, model.Id, model.Version, job.FineTunedModel);
+            // A success kept before its registration (a job from before registration moved into the poll, or a
+            // registration that failed): registered now.
+            await CommitAsync(state.State with { Job = await WithModelAsync(job) });
         }
         if (state.State.MirrorStale)
         {

@@ -119,6 +119,23 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         _browser.WithText("#counts", "1 validated");
         _browser.WithText("#counts", "11 pending");
 
+        // Markup in the data is shown as text, never run (every element is built from text nodes; the CSP allows no inline script).
+        const string markup = "<img src=x onerror=\"window.__pwned=1\"><b>bold?</b>";
+        await PostAsync(client, $"/v1/organizations/{org}/examples", new
+        {
+            example = new { messages = new[] { new { role = "user", content = markup }, new { role = "assistant", content = "<script>window.__pwned=2</script>" } } },
+            tags = new[] { "<i>tag</i>" },
+        });
+        _browser.Driver.Navigate().Refresh();
+        var hostile = _browser.WithText("#examples article.example", "<img src=x onerror=");
+        hostile.Text.Should().Contain(markup).And.Contain("<script>window.__pwned=2</script>").And.Contain("#<i>tag</i>");
+        hostile.FindElements(By.XPath(".//img | .//script | .//i | .//b[text()='bold?']")).Should().BeEmpty("the markup stayed text");
+        _browser.Script("return window.__pwned === undefined;").Should().Be(true);
+        var hostileId = hostile.GetAttribute("data-example-id");
+        (await client.DeleteAsync($"/v1/organizations/{org}/examples/{hostileId}")).EnsureSuccessStatusCode();
+        _browser.Driver.Navigate().Refresh();
+        _browser.WithText("#counts", "11 pending");
+
         // Filters: validated only, then a search.
         var filters = _browser.Driver.FindElement(By.Id("filters"));
         _browser.Select(filters.FindElement(By.CssSelector("[name=validation]")), "validated");
@@ -455,7 +472,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         {
             var current = await GetAsync(client, $"/v1/organizations/{org}/training-jobs/{id}");
             model = current.GetProperty("modelId").GetString();
-            return current.GetProperty("status").GetString() == "succeeded";
+            return current.GetProperty("status").GetString() == "succeeded" && model is not null;
         }, TimeSpan.FromSeconds(60), "the sandbox job succeeds");
         return model!;
     }

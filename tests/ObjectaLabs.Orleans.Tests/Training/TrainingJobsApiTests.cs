@@ -48,6 +48,39 @@ public sealed class TrainingJobsApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task A_job_is_never_seen_succeeded_without_its_model()
+    {
+        var (id, client) = await OrganizationWithValidatedExamplesAsync("business", 12);
+        var jobId = Guid.NewGuid();
+        await (await client.PostAsJsonAsync($"/v1/organizations/{id}/training-jobs", new { id = jobId, name = "Watched Model", baseModel = Sandbox })).ReadJsonAsync(HttpStatusCode.Created);
+
+        // As a script does: poll until succeeded, then take the model id from that same answer. Polled often, through
+        // four admin keys (each has its own rate-limit bucket), to look into the moment the job ends.
+        var readers = new List<HttpClient> { client };
+        for (var k = 0; k < 3; k++)
+        {
+            var key = (await (await client.PostAsJsonAsync($"/v1/organizations/{id}/api-keys", new { name = $"watcher {k}", scope = "admin" })).ReadJsonAsync(HttpStatusCode.Created)).GetProperty("key").GetString();
+            readers.Add(fixture.Client(key));
+        }
+        var reads = 0;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (true)
+        {
+            await Task.Delay(5);
+            var job = await (await readers[reads % readers.Count].GetAsync($"/v1/organizations/{id}/training-jobs/{jobId}")).ReadJsonAsync();
+            reads++;
+            if (job.GetProperty("status").GetString() == "succeeded")
+            {
+                job.GetProperty("modelId").ValueKind.Should().Be(JsonValueKind.String, $"a succeeded job names its registered model (read {reads})");
+                job.GetProperty("modelVersion").GetInt32().Should().Be(1);
+                break;
+            }
+            DateTime.UtcNow.Should().BeBefore(deadline, "the sandbox job finishes in about a second");
+        }
+        reads.Should().BeGreaterThan(5, "the job was watched while it ran, not only after");
+    }
+
+    [Fact]
     public async Task Cancel_stops_a_job_in_flight_and_a_finished_job_cannot_be_cancelled()
     {
         var (id, client) = await OrganizationWithValidatedExamplesAsync("business", 10);
