@@ -237,8 +237,11 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         for (var i = 0; i < jobCount; i++)
         {
             // "simulate-slow" trains SlowFactor (here 6) times slower, about 10 s, so every job is still in flight when the cluster dies.
-            await desk.CreateAsync(jobs[i], new NewTrainingJob($"Restart {i}", "sandbox/sandbox-small", null, "simulate-slow", 0, 42,
-                new JobHyperparameters(null, null, null, null), "restart-test"));
+            // A create is idempotent by its id, so one that outlives this client's short (3 s) response timeout on a busy
+            // machine is sent again, as a client would.
+            var job = jobs[i];
+            await RetryOnTimeoutAsync(() => desk.CreateAsync(job, new NewTrainingJob($"Restart {i}", "sandbox/sandbox-small", null, "simulate-slow", 0, 42,
+                new JobHyperparameters(null, null, null, null), "restart-test")));
         }
         await Eventually.Async(async () => (await JobRowsAsync(org)).All(r => r.Status is "queued" or "running"),
             TimeSpan.FromSeconds(60), "every job reaches the provider before the cluster dies");
@@ -302,5 +305,20 @@ public sealed class SiloCrashTests(ITestOutputHelper output) : IAsyncLifetime
         }
         await _emulators.DisposeAsync();
         await _db.DisposeAsync();
+    }
+
+    private static async Task RetryOnTimeoutAsync(Func<Task> call)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (TimeoutException) when (attempt < 3)
+            {
+            }
+        }
     }
 }
