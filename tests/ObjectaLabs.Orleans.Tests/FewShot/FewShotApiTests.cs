@@ -360,6 +360,34 @@ public sealed class FewShotApiTests(ApiFixture fixture)
     }
 
     [Fact]
+    public async Task Concurrent_selections_batched_into_shared_grain_calls_each_get_their_own_messages_examples()
+    {
+        var setup = await SetupAsync();
+        await (await setup.Admin.PutAsJsonAsync($"/v1/organizations/{setup.Org}/agents/{setup.Agent}/deployment", new { model = new { baseModel = BaseModel } })).ReadJsonAsync();
+        await (await setup.Admin.PutAsJsonAsync(setup.Template, new { k = 3 })).ReadJsonAsync();
+        string[] messages = ["The blender I bought arrived broken, can I get a refund?", "my tracking number shows nothing for the package"];
+        // What each message chooses alone, through the admin preview (a direct call, no batching).
+        var alone = new Dictionary<string, List<Guid>>();
+        foreach (var message in messages)
+        {
+            alone[message] = Chosen(await PreviewAsync(setup, message));
+        }
+
+        // 60 at once: the API process sends them to the index grain in shared calls; each answer must be its own message's.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 60).Select(async i =>
+        {
+            var message = messages[i % 2];
+            var answer = await (await setup.Runtime.PostAsJsonAsync(setup.Resolve, new { subject = $"c-{i}", message, include = "messages" })).ReadJsonAsync();
+            return (message, answer);
+        }));
+        foreach (var (message, answer) in answers)
+        {
+            Chosen(answer.GetProperty("fewShot")).Should().Equal(alone[message], "a batched selection answers the request it was asked for");
+            answer.GetProperty("fewShot").GetProperty("messages").EnumerateArray().Last().GetProperty("content").GetString().Should().Be(message);
+        }
+    }
+
+    [Fact]
     public async Task Resolution_returns_examples_or_messages_for_base_models_and_a_fixed_template_keeps_its_order()
     {
         var setup = await SetupAsync();

@@ -115,7 +115,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         _browser.WithText("#counts", "12 pending");
         var card = _browser.WithText("#examples article.example", "jane.doe@example.com");
         card.Text.Should().Contain("#refunds").And.Contain("manual");
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Validate").Click();
+        Press(card, "Validate");
         _browser.WithText("#counts", "1 validated");
         _browser.WithText("#counts", "11 pending");
 
@@ -158,7 +158,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
 
         // Remove asks first; the example is then gone from the API too.
         var id = _browser.Driver.FindElement(By.CssSelector("#focus article.example")).GetAttribute("data-example-id");
-        _browser.Driver.FindElement(By.CssSelector("#focus article.example")).FindElements(By.CssSelector("button")).Single(b => b.Text == "Remove").Click();
+        Press(_browser.Driver.FindElement(By.CssSelector("#focus article.example")), "Remove");
         _browser.Driver.SwitchTo().Alert().Accept();
         await Eventually.Async(async () => (await client.GetAsync($"/v1/organizations/{org}/examples/{id}")).StatusCode == System.Net.HttpStatusCode.NotFound, TimeSpan.FromSeconds(10), "the removed example is gone");
         _browser.ConsoleErrors().Should().BeEmpty();
@@ -191,12 +191,12 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         _browser.WithText("#counts", "1 pending");
         var card = _browser.WithText("#examples article.example", "Can I pay by invoice?");
         card.Text.Should().NotContain("sky blue");
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Validate").Click();
+        Press(card, "Validate");
         _browser.WithText("#counts", "1 validated");
 
         // Edit the answer: the API clears the validation of changed content, and the card says so.
         card = _browser.WithText("#examples article.example", "Can I pay by invoice?");
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Edit").Click();
+        Press(card, "Edit");
         var answer = _browser.Shown("#examples form.edit [name='content-1']");
         answer.Clear();
         answer.SendKeys("Yes: choose Invoice at checkout.");
@@ -229,12 +229,12 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         // A bad value is refused by the API and shown with its field.
         var epochs = create.FindElement(By.CssSelector("[name=epochs]"));
         epochs.SendKeys("500");
-        create.FindElements(By.CssSelector("button")).Single(b => b.Text == "Estimate cost").Click();
+        Press(create, "Estimate cost");
         _browser.WithText("#create-form .form-error", "epochs");
         epochs.GetAttribute("aria-invalid").Should().Be("true");
         epochs.Clear();
 
-        create.FindElements(By.CssSelector("button")).Single(b => b.Text == "Estimate cost").Click();
+        Press(create, "Estimate cost");
         _browser.WithText("#create-form .total-cost", "$0.00");
         _browser.WithText("#create-form .estimate", "Monthly projection");
         _browser.WithText("#create-form .estimate", "10 training, 2 validation");
@@ -251,11 +251,11 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         jobs.GetProperty("jobs").GetArrayLength().Should().Be(1, "one click, one job");
         _browser.Screenshot("dashboard");
 
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "View metrics").Click();
+        Press(card, "View metrics");
         _browser.WithText("#models article.model-card .metrics", "Last 24 hours");
         card.FindElement(By.CssSelector(".metrics")).Text.Should().Contain("Success rate").And.Contain("p50 / p95 / p99");
 
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Deprecate").Click();
+        Press(card, "Deprecate");
         _browser.WithText("#models article.model-card .badge", "deprecated");
         var models = await GetAsync(client, $"/v1/organizations/{org}/models");
         models[0].GetProperty("model").GetProperty("status").GetString().Should().Be("deprecated");
@@ -280,7 +280,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         card.Text.Should().Contain("Slow Model").And.Contain("10 training, 2 validation").And.Contain("step");
         _browser.Screenshot("dashboard-running-job");
 
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Cancel").Click();
+        Press(card, "Cancel");
         _browser.Driver.SwitchTo().Alert().Text.Should().Contain("Slow Model");
         _browser.Driver.SwitchTo().Alert().Accept();
         _browser.WithText("#jobs table.jobs", "cancelled", seconds: 30);
@@ -335,7 +335,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         deployment.GetProperty("experiment").GetProperty("candidateShare").GetDouble().Should().Be(0.3);
         _browser.Screenshot("experiments");
 
-        running.FindElements(By.CssSelector("button")).Single(b => b.Text == "Stop experiment").Click();
+        Press(running, "Stop experiment");
         _browser.Driver.SwitchTo().Alert().Accept();
         _browser.WithText("#past-experiments", "stopped");
         deployment = await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment");
@@ -347,7 +347,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         _browser.Select(start.FindElement(By.CssSelector("[name=candidate]")), $"model:{model}");
         start.FindElement(By.CssSelector("button[type=submit]")).Click();
         running = _browser.Shown("#running-experiment");
-        running.FindElements(By.CssSelector("button")).Single(b => b.Text == "Promote candidate").Click();
+        Press(running, "Promote candidate");
         _browser.WithText("#notice", "Candidate promoted");
         _browser.WithText("#deploy-form", "Serving Parcel Model v1");
         deployment = await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment");
@@ -385,7 +385,7 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         Open("/app/#/dashboard");
         var card = _browser.WithText("#models article.model-card", "Parcel Model");
         _browser.Select(card.FindElement(By.CssSelector("[name=agentId]")), agentId);
-        card.FindElements(By.CssSelector("button")).Single(b => b.Text == "Use in agent").Click();
+        Press(card, "Use in agent");
         _browser.WithText("#notice", "Booking bot now uses Parcel Model v1");
         (await GetAsync(client, $"/v1/organizations/{org}/agents/{agentId}/deployment")).GetProperty("model").GetProperty("modelId").GetString().Should().Be(model);
         Open("/app/#/experiments");
@@ -442,6 +442,10 @@ public sealed class AdminScreensTests(ApiFixture api) : IDisposable
         }
         phone.ConsoleErrors().Should().BeEmpty();
     }
+
+    /// <summary>Clicks the one button labelled <paramref name="label"/> inside <paramref name="within"/>.</summary>
+    private static void Press(ISearchContext within, string label) =>
+        within.FindElements(By.CssSelector("button")).Single(b => b.Text == label).Click();
 
     private void SignIn(string key)
     {
