@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Text;
 
@@ -20,7 +22,7 @@ public static class StorableRequestText
         Check(http.Request);
         if (IsJson(http.Request))
         {
-            await CheckJsonBodyAsync(http.Request, http.RequestAborted);
+            await CheckJsonBodyAsync(http);
         }
         await next(http);
     });
@@ -77,18 +79,50 @@ public static class StorableRequestText
     private static bool IsJson(HttpRequest request) =>
         request.ContentLength != 0 && request.HasJsonContentType();
 
-    private static async Task CheckJsonBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole body (JSON routes' bodies are small: Api:MaxRequestBodyBytes, 1 MiB by default, enforced by
+    /// Kestrel while reading) into one pooled array, checks it, and gives the handler's binding the same bytes as its
+    /// body (stream and pipe), so they are read from the socket once and copied once.
+    /// </summary>
+    private static async Task CheckJsonBodyAsync(HttpContext http)
     {
-        // Bodies of JSON routes are small (Api:MaxRequestBodyBytes, 1 MiB by default, enforced by Kestrel while
-        // reading); buffered, so the handler's binding reads the same bytes again.
-        request.EnableBuffering();
-        using var buffer = new MemoryStream();
-        await request.Body.CopyToAsync(buffer, cancellationToken);
-        request.Body.Position = 0;
-        if (Find(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)) is { } fault)
+        var request = http.Request;
+        var pipe = request.BodyReader;
+        ReadResult read;
+        while (true)
+        {
+            read = await pipe.ReadAsync(http.RequestAborted);
+            if (read.IsCompleted || read.IsCanceled)
+            {
+                break;
+            }
+            pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+        var length = checked((int)read.Buffer.Length);
+        var body = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        read.Buffer.CopyTo(body);
+        pipe.AdvanceTo(read.Buffer.End);
+        http.Response.RegisterForDispose(new Returned(body));
+        var json = body.AsMemory(0, length);
+        // Only an escape can spell text that cannot be stored (see Unescaped): a body without a backslash has none.
+        if (json.Span.Contains((byte)'\\') && Find(json.Span) is { } fault)
         {
             throw ProblemException.Invalid(fault.Path, $"The value at {fault.Path} {fault.Reason}.");
         }
+        request.Body = new MemoryStream(body, 0, length, writable: false);
+        http.Features.Set<IRequestBodyPipeFeature>(new BufferedBody(PipeReader.Create(new ReadOnlySequence<byte>(json))));
+    }
+
+    /// <summary>The checked body as the request's pipe.</summary>
+    private sealed class BufferedBody(PipeReader reader) : IRequestBodyPipeFeature
+    {
+        public PipeReader Reader => reader;
+    }
+
+    /// <summary>Gives the body's pooled array back when the request is over.</summary>
+    private sealed class Returned(byte[] array) : IDisposable
+    {
+        public void Dispose() => ArrayPool<byte>.Shared.Return(array);
     }
 
     /// <summary>The first string or property name in <paramref name="json"/> that cannot be stored, with its JSON path.</summary>

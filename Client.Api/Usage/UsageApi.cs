@@ -82,6 +82,10 @@ public static class UsageApi
     }
 
     /// <summary>Checks every event (refusals name its index and field) and adds the batch up by key.</summary>
+    /// <remarks>
+    /// The hot path of usage: an event's key is compared by its parts with the keys already seen in the batch (a batch
+    /// has a handful), so no key, model or hash is made per event, and a base model's name is checked once per batch.
+    /// </remarks>
     public static UsageBatch ToBatch(UsageBatchRequest request, DateTimeOffset now)
     {
         if (request.BatchId is not { } batchId || batchId == Guid.Empty)
@@ -92,24 +96,50 @@ public static class UsageApi
         {
             throw ProblemException.Invalid("events", $"'events' holds 1 to {UsageBatch.MaxEvents} requests.");
         }
-        var entries = new Dictionary<UsageKey, EntryBuilder>(8);
+        var entries = new BatchEntries();
+        var baseModels = new CheckedNames();
         for (var i = 0; i < events.Count; i++)
         {
             var e = events[i] ?? throw ProblemException.Invalid($"events[{i}]", "An event must be an object.");
-            var key = KeyOf(e, i, now);
-            if (!entries.TryGetValue(key, out var entry))
-            {
-                entries[key] = entry = new EntryBuilder(key, i);
-            }
-            entry.Add(e, i);
+            var parts = PartsOf(e, i, now, baseModels);
+            entries.For(parts, i).Add(e, i);
         }
-        return new UsageBatch(batchId, events.Count, [.. entries.Values.Select(b => b.Build())]);
+        return new UsageBatch(batchId, events.Count, entries.Build());
     }
 
-    private static UsageKey KeyOf(UsageEventRequest e, int i, DateTimeOffset now)
+    /// <summary>An event's key as its checked parts (see <see cref="UsageKey"/>); the hour as UTC ticks.</summary>
+    private readonly record struct KeyParts(Guid? ModelId, string? BaseModel, Guid? ExperimentId, UsageArm Arm, bool FellBack, long HourTicks)
     {
-        var model = Choice(e.ModelId, e.BaseModel, $"events[{i}].")
-            ?? throw ProblemException.Invalid($"events[{i}].modelId", "Each event names the model that served it: 'modelId' or 'baseModel'.");
+        public bool SameAs(in KeyParts other) =>
+            HourTicks == other.HourTicks && Arm == other.Arm && FellBack == other.FellBack && ExperimentId == other.ExperimentId
+            && ModelId == other.ModelId && string.Equals(BaseModel, other.BaseModel, StringComparison.Ordinal);
+
+        public UsageKey ToKey() => new(ModelId is { } id ? ModelChoice.FineTuned(id) : ModelChoice.Base(BaseModel!), ExperimentId, Arm, FellBack,
+            new DateTimeOffset(HourTicks, TimeSpan.Zero));
+    }
+
+    private static KeyParts PartsOf(UsageEventRequest e, int i, DateTimeOffset now, CheckedNames baseModels)
+    {
+        if (e.ModelId is not null && e.BaseModel is not null)
+        {
+            throw ProblemException.Invalid($"events[{i}].modelId", "Give 'modelId' or 'baseModel', not both.");
+        }
+        if (e.ModelId is { } id && id == Guid.Empty)
+        {
+            throw ProblemException.Invalid($"events[{i}].modelId", "'modelId' is not a model id.");
+        }
+        if (e.ModelId is null)
+        {
+            if (e.BaseModel is not { } baseModel)
+            {
+                throw ProblemException.Invalid($"events[{i}].modelId", "Each event names the model that served it: 'modelId' or 'baseModel'.");
+            }
+            if (!baseModels.Contains(baseModel))
+            {
+                CheckBaseModel(baseModel, $"events[{i}].");
+                baseModels.Add(baseModel);
+            }
+        }
         var arm = e.Arm ?? UsageArm.None;
         if (e.ExperimentId is { } experiment && (experiment == Guid.Empty || arm == UsageArm.None))
         {
@@ -124,7 +154,89 @@ public static class UsageApi
         {
             throw ProblemException.Invalid($"events[{i}].timestamp", $"'timestamp' must be within the last {UsageKey.MaxEventAge.TotalDays:0} days and not in the future.");
         }
-        return new UsageKey(model, e.ExperimentId, arm, e.FellBack ?? false, UsageKey.HourOf(at));
+        var ticks = at.UtcTicks;
+        return new KeyParts(e.ModelId, e.BaseModel, e.ExperimentId, arm, e.FellBack ?? false, ticks - ticks % TimeSpan.TicksPerHour);
+    }
+
+    private static void CheckBaseModel(string baseModel, string prefix)
+    {
+        if (baseModel.Length is 0 or > MaxBaseModelLength || baseModel.AsSpan().ContainsAnyInRange('\0', '\u001f') || baseModel.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
+        {
+            throw ProblemException.Invalid($"{prefix}baseModel", $"'baseModel' is a catalog model id of 1 to {MaxBaseModelLength} characters.");
+        }
+    }
+
+    /// <summary>The base model names a batch checked: the first two compared in place (a batch names one or two), more in a set.</summary>
+    private sealed class CheckedNames
+    {
+        private string? _first, _second;
+        private HashSet<string>? _more;
+
+        public bool Contains(string name) =>
+            string.Equals(name, _first, StringComparison.Ordinal) || string.Equals(name, _second, StringComparison.Ordinal) || _more?.Contains(name) == true;
+
+        public void Add(string name)
+        {
+            if (_first is null)
+            {
+                _first = name;
+            }
+            else if (_second is null)
+            {
+                _second = name;
+            }
+            else
+            {
+                (_more ??= new HashSet<string>(StringComparer.Ordinal)).Add(name);
+            }
+        }
+    }
+
+    /// <summary>A batch's entries in the order their keys first appear: found by comparing parts while there are few, by hash past <see cref="ScanLimit"/>.</summary>
+    private sealed class BatchEntries
+    {
+        private const int ScanLimit = 8;
+        private readonly List<EntryBuilder> _entries = new(ScanLimit);
+        private Dictionary<KeyParts, EntryBuilder>? _byParts;
+
+        public EntryBuilder For(in KeyParts parts, int i)
+        {
+            if (_byParts is null)
+            {
+                foreach (var entry in _entries)
+                {
+                    if (entry.Parts.SameAs(parts))
+                    {
+                        return entry;
+                    }
+                }
+            }
+            else if (_byParts.TryGetValue(parts, out var found))
+            {
+                return found;
+            }
+            var created = new EntryBuilder(parts, i);
+            _entries.Add(created);
+            if (_byParts is not null)
+            {
+                _byParts[parts] = created;
+            }
+            else if (_entries.Count > ScanLimit)
+            {
+                _byParts = _entries.ToDictionary(e => e.Parts);
+            }
+            return created;
+        }
+
+        public UsageEntry[] Build()
+        {
+            var built = new UsageEntry[_entries.Count];
+            for (var k = 0; k < built.Length; k++)
+            {
+                built[k] = _entries[k].Build();
+            }
+            return built;
+        }
     }
 
     private static ModelChoice? Choice(Guid? modelId, string? baseModel, string prefix)
@@ -141,17 +253,14 @@ public static class UsageApi
         {
             return null;
         }
-        if (baseModel.Length is 0 or > MaxBaseModelLength || baseModel.Any(char.IsControl))
-        {
-            throw ProblemException.Invalid($"{prefix}baseModel", $"'baseModel' is a catalog model id of 1 to {MaxBaseModelLength} characters.");
-        }
+        CheckBaseModel(baseModel, prefix);
         return ModelChoice.Base(baseModel);
     }
 
     /// <summary>One key's events of a batch, added up.</summary>
-    private sealed class EntryBuilder(UsageKey key, int firstEvent)
+    private sealed class EntryBuilder(KeyParts parts, int firstEvent)
     {
-        private readonly List<long> _latencies = [];
+        private readonly List<long> _latencies = new(16);
         private long _requests, _successes, _input, _output, _ratings, _ratingSum, _ratingSquares;
 
         public void Add(UsageEventRequest e, int i)
@@ -180,7 +289,9 @@ public static class UsageApi
             _latencies.Add((long)Math.Round(latency * 1000));
         }
 
-        public UsageEntry Build() => new(key, firstEvent, _requests, _successes, _input, _output, _ratings, _ratingSum, _ratingSquares, [.. _latencies]);
+        public KeyParts Parts => parts;
+
+        public UsageEntry Build() => new(parts.ToKey(), firstEvent, _requests, _successes, _input, _output, _ratings, _ratingSum, _ratingSquares, [.. _latencies]);
 
         private static long Tokens(long? tokens, int i, string field) =>
             tokens is { } n && n is >= 0 and <= MaxTokensPerEvent ? n

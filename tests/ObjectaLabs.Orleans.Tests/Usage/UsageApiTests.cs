@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Api.Usage;
+using ObjectaLabs.Orleans.Deployment;
 using ObjectaLabs.Orleans.Problems;
 using ObjectaLabs.Orleans.Tests.Infrastructure;
 using ObjectaLabs.Orleans.Usage;
@@ -194,6 +195,8 @@ public sealed class UsageApiTests(ApiFixture fixture)
         { """{"latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","modelId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
         { """{"baseModel":"no/such-model","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"baseModel":"openai/gpt-4o-mini\u0085","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"baseModel":"","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
         { """{"modelId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","arm":"control","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].experimentId" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","experimentId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].arm" },
@@ -249,6 +252,43 @@ public sealed class UsageApiTests(ApiFixture fixture)
             .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
 
         refused.GetRawText().Should().Contain($"events[0].{property}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(42)]
+    public void Interleaved_events_are_added_up_by_key_exactly_as_a_plain_grouping_of_them(int seed)
+    {
+        // Few keys (compared in place) and many (found by hash past eight), interleaved, with hours in other offsets.
+        var random = new Random(seed);
+        var now = new DateTimeOffset(2026, 12, 7, 23, 40, 0, TimeSpan.Zero);
+        string[] baseModels = [Mini, "sandbox/sandbox-small", "openai/gpt-4.1-mini-2025-04-14"];
+        Guid[] models = [Guid.NewGuid(), Guid.NewGuid()];
+        Guid[] experiments = [Guid.NewGuid(), Guid.NewGuid()];
+        var events = Enumerable.Range(0, 1000).Select(i =>
+        {
+            var fineTuned = random.Next(4) == 0;
+            var experiment = random.Next(3) == 0 ? experiments[random.Next(2)] : (Guid?)null;
+            var offset = TimeSpan.FromMinutes(random.Next(3) * 330);
+            var at = now.AddMinutes(-random.Next(seed * 60)).ToOffset(offset);
+            return new UsageApi.UsageEventRequest(fineTuned ? models[random.Next(2)] : null, fineTuned ? null : new string(baseModels[random.Next(3)]),
+                experiment, experiment is null ? null : (random.Next(2) == 0 ? UsageArm.Control : UsageArm.Candidate), random.Next(5) == 0,
+                random.Next(5000), random.Next(900), random.Next(100_000) / 10.0, random.Next(10) != 0, random.Next(3) == 0 ? random.Next(1, 6) : null, at);
+        }).ToList();
+
+        var batch = UsageApi.ToBatch(new UsageApi.UsageBatchRequest(Guid.NewGuid(), events), now);
+
+        var expected = events.Select((e, i) => (Event: e, Index: i, Key: new UsageKey(e.ModelId is { } id ? ModelChoice.FineTuned(id) : ModelChoice.Base(e.BaseModel!),
+                e.ExperimentId, e.Arm ?? UsageArm.None, e.FellBack ?? false, UsageKey.HourOf(e.Timestamp!.Value))))
+            .GroupBy(x => x.Key)
+            .Select(g => new UsageEntry(g.Key, g.First().Index, g.Count(), g.Count(x => x.Event.Success == true), g.Sum(x => x.Event.InputTokens!.Value),
+                g.Sum(x => x.Event.OutputTokens!.Value), g.Count(x => x.Event.Satisfaction is not null), g.Sum(x => (long)(x.Event.Satisfaction ?? 0)),
+                g.Sum(x => (long)(x.Event.Satisfaction ?? 0) * (x.Event.Satisfaction ?? 0)), [.. g.Select(x => (long)Math.Round(x.Event.LatencyMs!.Value * 1000))]))
+            .ToList();
+        batch.Entries.Should().HaveCountGreaterThan(8, "the seeds make more keys than are compared in place");
+        batch.Entries.Should().BeEquivalentTo(expected, o => o.ComparingByMembers<UsageEntry>().WithStrictOrdering(), "entries in the order their keys first appear, each added up exactly");
+        batch.Entries.Sum(e => e.Requests).Should().Be(1000);
     }
 
     [Fact]
