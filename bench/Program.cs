@@ -38,8 +38,8 @@ public static class Program
             "jobs" => await JobsBenchmark.RunAsync(smoke ? 50 : count ?? 10_000, TimeSpan.FromSeconds(smoke ? 1 : 10), TimeSpan.FromSeconds(smoke ? 3 : 30)),
             // 3 rounds of wrk -t2 -c64 for 10 s on each endpoint, then of hey at a fixed 10,000 req/s (SIZE: seconds per run).
             "resolve" => await ResolveBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 500 : 10_000, smoke ? 1 : 3),
-            // 3 rounds of 10 s on each endpoint, 64 batches of 100 events in flight (SIZE: seconds per run).
-            "usage" => await UsageBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 10), smoke ? 1 : 3),
+            // 10 rounds of 3 s on each endpoint in alternating order, 64 batches of 100 events in flight (SIZE: seconds per run).
+            "usage" => await UsageBenchmark.RunAsync(TimeSpan.FromSeconds(smoke ? 1 : count ?? 3), smoke ? 1 : 10),
             // 3 rounds of wrk -t2 -c32 for 10 s on each of resolution and resolution with selection over 100,000 examples (SIZE: examples).
             "fewshot" => await FewShotBenchmark.RunAsync(smoke ? 2_000 : count ?? 100_000, TimeSpan.FromSeconds(smoke ? 1 : 10), smoke ? 1 : 3),
             _ => null,

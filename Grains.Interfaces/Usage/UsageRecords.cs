@@ -116,6 +116,15 @@ public interface IUsageIngestGrain : IGrainWithIntegerKey
     /// <summary>One outcome per batch, in order; a refused batch changes nothing and does not hold up the others.</summary>
     [Alias("record")]
     Task<IReadOnlyList<UsageOutcome>> RecordAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches);
+
+    /// <summary>
+    /// Counts batches an API process already added up into one entry per key, all or nothing: true when every id was new
+    /// and every model is the organization's, and all were counted; false when an id was counted before (or repeats) or a
+    /// model is refused, and then nothing was taken or counted, so the API sends those batches again through
+    /// <see cref="RecordAsync"/>, which judges each. The hot path: a call then carries each batch's id, not its entries.
+    /// </summary>
+    [Alias("record-merged")]
+    Task<bool> RecordMergedAsync(Guid organizationId, IReadOnlyList<Guid> batchIds, IReadOnlyList<UsageEntry> entries);
 }
 
 /// <summary>The batch ids an organization's usage was counted under, remembered for an hour (keyed by the organization id).</summary>
@@ -125,6 +134,10 @@ public interface IUsageBatchesGrain : IGrainWithGuidKey
     /// <summary>Per batch id, in order: true when it is new (and is now remembered); false when it was counted before (or earlier in the list).</summary>
     [Alias("try-accept")]
     Task<bool[]> TryAcceptAsync(IReadOnlyList<Guid> batchIds);
+
+    /// <summary>All or nothing: true when every id is new and none repeats (all are now remembered); false, with nothing remembered, otherwise.</summary>
+    [Alias("try-accept-all")]
+    Task<bool> TryAcceptAllAsync(IReadOnlyList<Guid> batchIds);
 }
 
 /// <summary>

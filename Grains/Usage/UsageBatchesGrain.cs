@@ -50,6 +50,25 @@ public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions
         return Task.FromResult(accepted);
     }
 
+    public Task<bool> TryAcceptAllAsync(IReadOnlyList<Guid> batchIds)
+    {
+        var distinct = new HashSet<Guid>(batchIds.Count);
+        foreach (var id in batchIds)
+        {
+            if (_ids.Contains(id) || !distinct.Add(id))
+            {
+                return Task.FromResult(false);
+            }
+        }
+        var now = clock.GetUtcNow();
+        foreach (var id in batchIds)
+        {
+            Remember(id, now);
+            _unwritten.Add((id, now));
+        }
+        return Task.FromResult(true);
+    }
+
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => WriteAsync(cancellationToken);
 
     private void Remember(Guid id, DateTimeOffset at)

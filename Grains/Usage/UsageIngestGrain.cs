@@ -17,7 +17,7 @@ public sealed class UsageIngestGrain(UsageBuffer buffer, OrganizationModels mode
         var valid = new List<int>(batches.Count);
         for (var i = 0; i < batches.Count; i++)
         {
-            if (await RefusalAsync(organizationId, batches[i]) is { } refused)
+            if (await RefusalAsync(organizationId, batches[i].Entries) is { } refused)
             {
                 outcomes[i] = refused;
             }
@@ -45,10 +45,25 @@ public sealed class UsageIngestGrain(UsageBuffer buffer, OrganizationModels mode
         return outcomes;
     }
 
-    /// <summary>Why a batch is refused: a fine-tuned model that is not the organization's, or a base model not in the catalog.</summary>
-    private async ValueTask<UsageOutcome?> RefusalAsync(Guid organizationId, UsageBatch batch)
+    public async Task<bool> RecordMergedAsync(Guid organizationId, IReadOnlyList<Guid> batchIds, IReadOnlyList<UsageEntry> entries)
     {
-        foreach (var entry in batch.Entries)
+        if (await RefusalAsync(organizationId, entries) is not null)
+        {
+            return false;
+        }
+        using var ingest = buffer.Enter();
+        if (!await GrainFactory.GetGrain<IUsageBatchesGrain>(organizationId).TryAcceptAllAsync(batchIds))
+        {
+            return false;
+        }
+        buffer.Add(organizationId, entries);
+        return true;
+    }
+
+    /// <summary>Why entries are refused: a fine-tuned model that is not the organization's, or a base model not in the catalog.</summary>
+    private async ValueTask<UsageOutcome?> RefusalAsync(Guid organizationId, IReadOnlyList<UsageEntry> entries)
+    {
+        foreach (var entry in entries)
         {
             if (entry.Key.Model.ModelId is { } modelId)
             {

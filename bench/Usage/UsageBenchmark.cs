@@ -24,15 +24,19 @@ namespace ObjectaLabs.Orleans.Bench.Usage;
 /// runtime key, against a bare endpoint in the same API process that parses the same batches (the same request type,
 /// the same JSON options) and discards them, both driven by the same client in this process with 64 requests in flight:
 /// ours = events counted per second, baseline = events parsed per second. Every batch has its own id (none is a
-/// duplicate). Each run starts after a 3 s pause, so no run pays for the previous one's forwarding and writing. Afterwards
-/// the silo is stopped gracefully and the rollups must hold exactly the events accepted.
+/// duplicate). The two alternate in many short runs, the order swapped every round, each run after a pause (so no run
+/// pays for the previous one's forwarding and writing): on a machine whose speed drifts (a shared VM, the JIT still
+/// tiering the silo's code up) both see the same drift. The rates are totals over all rounds (events / seconds). A
+/// warm-up of three alternations comes first, uncounted. Afterwards the silo is stopped gracefully and the rollups must
+/// hold exactly the events accepted.
 /// </summary>
 public static class UsageBenchmark
 {
     private const string BarePath = "/bench/usage";
     private const int EventsPerBatch = 100;
     private const int InFlight = 64;
-    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(3);
+    private const int WarmUpRounds = 3;
+    private static readonly TimeSpan Pause = TimeSpan.FromSeconds(1);
 
     public static async Task<BenchResult> RunAsync(TimeSpan duration, int rounds)
     {
@@ -45,24 +49,42 @@ public static class UsageBenchmark
         var template = NewTemplate();
         using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = InFlight }) { BaseAddress = root };
         var usagePath = $"/v1/organizations/{org}/usage";
-        Console.WriteLine($"{rounds} rounds of {duration.TotalSeconds:F0} s, {InFlight} batches of {EventsPerBatch} events in flight, bare endpoint and usage (runtime key) in turn…");
-        // Warm-up, not counted (its batches are counted by the silo and checked below like the others).
-        var warmUp = TimeSpan.FromSeconds(Math.Min(5, duration.TotalSeconds));
-        await LoadAsync(client, BarePath, null, template, warmUp);
-        long accepted = (await LoadAsync(client, usagePath, key, template, warmUp)).Batches;
-        var bareRuns = new List<double>();
-        var ourRuns = new List<double>();
-        for (var round = 0; round < rounds; round++)
+        Console.WriteLine($"{WarmUpRounds} warm-up and {rounds} measured rounds of {duration.TotalSeconds:F0} s on each, {InFlight} batches of {EventsPerBatch} events in flight, bare endpoint and usage (runtime key) in alternating order…");
+        long accepted = 0;
+        double bareEvents = 0, bareSeconds = 0, ourEvents = 0, ourSeconds = 0;
+        var ratios = new List<double>();
+        for (var round = -WarmUpRounds; round < rounds; round++)
         {
-            // Each run starts on a quiet silo: the previous run's usage is forwarded and written (and collected) first.
-            await Task.Delay(Settle);
-            var bare = await LoadAsync(client, BarePath, null, template, duration);
-            await Task.Delay(Settle);
-            var ours = await LoadAsync(client, usagePath, key, template, duration);
-            accepted += ours.Batches;
-            bareRuns.Add(bare.Batches * EventsPerBatch / bare.Seconds);
-            ourRuns.Add(ours.Batches * EventsPerBatch / ours.Seconds);
-            Console.WriteLine($"  round {round + 1}: bare {bareRuns[^1]:F0} events/s; usage {ourRuns[^1]:F0} events/s");
+            (long Batches, double Seconds) bare = default, ours = default;
+            foreach (var usageFirst in round % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                // Each run starts on a quiet silo: the previous run's usage is forwarded and written first.
+                await Task.Delay(Pause);
+                if (usageFirst)
+                {
+                    ours = await LoadAsync(client, usagePath, key, template, duration);
+                    accepted += ours.Batches;
+                }
+                else
+                {
+                    bare = await LoadAsync(client, BarePath, null, template, duration);
+                }
+            }
+            if (round < 0)
+            {
+                continue;
+            }
+            bareEvents += bare.Batches * EventsPerBatch;
+            bareSeconds += bare.Seconds;
+            ourEvents += ours.Batches * EventsPerBatch;
+            ourSeconds += ours.Seconds;
+            ratios.Add(ours.Batches / ours.Seconds / (bare.Batches / bare.Seconds));
+            Console.WriteLine($"  round {round + 1}: bare {bare.Batches * EventsPerBatch / bare.Seconds:F0} events/s; usage {ours.Batches * EventsPerBatch / ours.Seconds:F0} events/s (ratio {ratios[^1]:F2})");
+        }
+        if (ratios.Count > 2)
+        {
+            ratios.Sort();
+            Console.WriteLine($"round ratios: lowest {ratios[0]:F2}, median {BenchHttp.Median(ratios):F2}, highest {ratios[^1]:F2}");
         }
 
         // A graceful stop forwards and writes everything: the rollups then hold every accepted event, once.
@@ -75,7 +97,7 @@ public static class UsageBenchmark
         {
             throw new InvalidOperationException($"The rollups hold {counted} events, not the {sent} accepted.");
         }
-        return new BenchResult("usage", BenchHttp.Median(ourRuns), BenchHttp.Median(bareRuns), "");
+        return new BenchResult("usage", ourEvents / ourSeconds, bareEvents / bareSeconds, "");
     }
 
     /// <summary>Posts batches (each with a new id) with <see cref="InFlight"/> in flight for <paramref name="duration"/>; every answer must be 202.</summary>

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Api.Usage;
 using ObjectaLabs.Orleans.Deployment;
@@ -252,6 +253,67 @@ public sealed class UsageApiTests(ApiFixture fixture)
             .ShouldBeProblemAsync(HttpStatusCode.BadRequest);
 
         refused.GetRawText().Should().Contain($"events[0].{property}");
+    }
+
+    [Fact]
+    public async Task Batches_sent_together_are_counted_added_up_in_one_call_exactly_as_sent()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        var sender = fixture.ApiServices().GetRequiredService<UsageSender>();
+        var mergedBefore = sender.MergedBatches;
+        // 60 batches at once, each of three keys: plain, served by the fallback, and another base model.
+        var bodies = Enumerable.Range(0, 60).Select(i => new
+        {
+            batchId = Guid.NewGuid(),
+            events = new[]
+            {
+                Event(Mini, 100 + i, success: i % 4 != 0, satisfaction: i % 2 == 0 ? 4 : null, input: 1000 + i, output: 10),
+                Event(Mini, 50, fellBack: true, input: 7, output: 3),
+                Event("sandbox/sandbox-small", 20, input: 1, output: 1),
+            },
+        }).ToList();
+
+        var answers = await Task.WhenAll(bodies.Select(b => runtime.PostAsJsonAsync($"/v1/organizations/{org}/usage", b)));
+
+        answers.Should().OnlyContain(a => a.StatusCode == HttpStatusCode.Accepted);
+        (sender.MergedBatches - mergedBefore).Should().BeGreaterThan(1, "batches that arrive while a call is in flight go added up in the next");
+        var url = $"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}";
+        await Eventually.Async(async () => (await (await admin.GetAsync(url)).ReadJsonAsync()).GetProperty("total").GetProperty("requests").GetInt64() == 120,
+            TimeSpan.FromSeconds(15), "every batch's two events of this model are counted");
+        var metrics = await (await admin.GetAsync(url)).ReadJsonAsync();
+        var total = metrics.GetProperty("total");
+        total.GetProperty("successes").GetInt64().Should().Be(120 - 15, "one plain event in four failed");
+        total.GetProperty("inputTokens").GetInt64().Should().Be(Enumerable.Range(0, 60).Sum(i => 1000 + i) + 60 * 7);
+        total.GetProperty("satisfactionCount").GetInt64().Should().Be(30);
+        var arms = metrics.GetProperty("arms").EnumerateArray().ToList();
+        arms.Single(a => a.GetProperty("fellBack").GetBoolean()).GetProperty("metrics").GetProperty("requests").GetInt64().Should().Be(60, "the fallback's are counted apart");
+    }
+
+    [Fact]
+    public void Added_up_batches_hold_per_key_the_sums_of_every_batchs_entries()
+    {
+        var now = new DateTimeOffset(2026, 12, 7, 23, 40, 0, TimeSpan.Zero);
+        var random = new Random(3);
+        var batches = Enumerable.Range(0, 20).Select(b => UsageApi.ToBatch(new UsageApi.UsageBatchRequest(Guid.NewGuid(), [.. Enumerable.Range(0, 30).Select(_ =>
+            new UsageApi.UsageEventRequest(null, random.Next(2) == 0 ? Mini : "sandbox/sandbox-small", null, null, random.Next(3) == 0, random.Next(100), random.Next(100),
+                random.Next(1000), random.Next(2) == 0, random.Next(2) == 0 ? random.Next(1, 6) : null, now))]), now)).ToList();
+
+        var merged = UsageMerge.Of(batches);
+
+        var entries = batches.SelectMany(b => b.Entries).ToList();
+        merged.Should().HaveCount(entries.Select(e => e.Key).Distinct().Count());
+        foreach (var entry in merged)
+        {
+            var parts = entries.Where(e => e.Key == entry.Key).ToList();
+            entry.Requests.Should().Be(parts.Sum(p => p.Requests));
+            entry.Successes.Should().Be(parts.Sum(p => p.Successes));
+            entry.InputTokens.Should().Be(parts.Sum(p => p.InputTokens));
+            entry.OutputTokens.Should().Be(parts.Sum(p => p.OutputTokens));
+            entry.Ratings.Should().Be(parts.Sum(p => p.Ratings));
+            entry.RatingSum.Should().Be(parts.Sum(p => p.RatingSum));
+            entry.RatingSquares.Should().Be(parts.Sum(p => p.RatingSquares));
+            entry.LatenciesMicroseconds.Should().Equal(parts.SelectMany(p => p.LatenciesMicroseconds));
+        }
     }
 
     [Theory]
