@@ -58,7 +58,7 @@ public static class UsageApi
     public static async Task<Ok<ModelMetrics>> Metrics(Guid orgId, Guid? modelId, string? baseModel, DateTimeOffset? from, DateTimeOffset? to, Guid? experimentId,
         IGrainFactory grains, TimeProvider clock)
     {
-        var model = Choice(modelId, baseModel, "") ?? throw ProblemException.Invalid("modelId", "Give 'modelId' (a fine-tuned model) or 'baseModel' (a catalog model).");
+        var model = Choice(modelId, baseModel) ?? throw ProblemException.Invalid("modelId", "Give 'modelId' (a fine-tuned model) or 'baseModel' (a catalog model).");
         var now = clock.GetUtcNow();
         if (from is { } f && (f < Earliest || f > now + MaxRange))
         {
@@ -120,25 +120,10 @@ public static class UsageApi
 
     private static KeyParts PartsOf(UsageEventRequest e, int i, DateTimeOffset now, CheckedNames baseModels)
     {
-        if (e.ModelId is not null && e.BaseModel is not null)
+        CheckModel(e.ModelId, e.BaseModel, i, baseModels);
+        if (e.ModelId is null && e.BaseModel is null)
         {
-            throw ProblemException.Invalid($"events[{i}].modelId", "Give 'modelId' or 'baseModel', not both.");
-        }
-        if (e.ModelId is { } id && id == Guid.Empty)
-        {
-            throw ProblemException.Invalid($"events[{i}].modelId", "'modelId' is not a model id.");
-        }
-        if (e.ModelId is null)
-        {
-            if (e.BaseModel is not { } baseModel)
-            {
-                throw ProblemException.Invalid($"events[{i}].modelId", "Each event names the model that served it: 'modelId' or 'baseModel'.");
-            }
-            if (!baseModels.Contains(baseModel))
-            {
-                CheckBaseModel(baseModel, $"events[{i}].");
-                baseModels.Add(baseModel);
-            }
+            throw ProblemException.Invalid($"events[{i}].modelId", "Each event names the model that served it: 'modelId' or 'baseModel'.");
         }
         var arm = e.Arm ?? UsageArm.None;
         if (e.ExperimentId is { } experiment && (experiment == Guid.Empty || arm == UsageArm.None))
@@ -158,13 +143,33 @@ public static class UsageApi
         return new KeyParts(e.ModelId, e.BaseModel, e.ExperimentId, arm, e.FellBack ?? false, ticks - ticks % TimeSpan.TicksPerHour);
     }
 
-    private static void CheckBaseModel(string baseModel, string prefix)
+    /// <summary>
+    /// The model choice's rules, for the metrics query (<paramref name="eventIndex"/> −1) and for each event: not both,
+    /// a real model id, a catalog-shaped base model name (checked once per name in <paramref name="checkedNames"/>). The
+    /// field is named only when refused, so a valid event costs no string.
+    /// </summary>
+    private static void CheckModel(Guid? modelId, string? baseModel, int eventIndex, CheckedNames? checkedNames = null)
     {
+        if (modelId is not null && baseModel is not null)
+        {
+            throw ProblemException.Invalid(Field(eventIndex, "modelId"), "Give 'modelId' or 'baseModel', not both.");
+        }
+        if (modelId == Guid.Empty)
+        {
+            throw ProblemException.Invalid(Field(eventIndex, "modelId"), "'modelId' is not a model id.");
+        }
+        if (baseModel is null || checkedNames?.Contains(baseModel) == true)
+        {
+            return;
+        }
         if (baseModel.Length is 0 or > MaxBaseModelLength || baseModel.AsSpan().ContainsAnyInRange('\0', '\u001f') || baseModel.AsSpan().ContainsAnyInRange('\u007f', '\u009f'))
         {
-            throw ProblemException.Invalid($"{prefix}baseModel", $"'baseModel' is a catalog model id of 1 to {MaxBaseModelLength} characters.");
+            throw ProblemException.Invalid(Field(eventIndex, "baseModel"), $"'baseModel' is a catalog model id of 1 to {MaxBaseModelLength} characters.");
         }
+        checkedNames?.Add(baseModel);
     }
+
+    private static string Field(int eventIndex, string name) => eventIndex < 0 ? name : $"events[{eventIndex}].{name}";
 
     /// <summary>The base model names a batch checked: the first two compared in place (a batch names one or two), more in a set.</summary>
     private sealed class CheckedNames
@@ -239,22 +244,10 @@ public static class UsageApi
         }
     }
 
-    private static ModelChoice? Choice(Guid? modelId, string? baseModel, string prefix)
+    private static ModelChoice? Choice(Guid? modelId, string? baseModel)
     {
-        if (modelId is not null && baseModel is not null)
-        {
-            throw ProblemException.Invalid($"{prefix}modelId", "Give 'modelId' or 'baseModel', not both.");
-        }
-        if (modelId is { } id)
-        {
-            return id == Guid.Empty ? throw ProblemException.Invalid($"{prefix}modelId", "'modelId' is not a model id.") : ModelChoice.FineTuned(id);
-        }
-        if (baseModel is null)
-        {
-            return null;
-        }
-        CheckBaseModel(baseModel, prefix);
-        return ModelChoice.Base(baseModel);
+        CheckModel(modelId, baseModel, -1);
+        return modelId is { } id ? ModelChoice.FineTuned(id) : baseModel is null ? null : ModelChoice.Base(baseModel);
     }
 
     /// <summary>One key's events of a batch, added up.</summary>

@@ -198,6 +198,10 @@ public sealed class UsageApiTests(ApiFixture fixture)
         { """{"baseModel":"no/such-model","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
         { """{"baseModel":"openai/gpt-4o-mini\u0085","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
         { """{"baseModel":"","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"baseModel":"openai/gpt-4o-mini\u001f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"baseModel":"openai/gpt-4o-mini\u007f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { $$"""{"baseModel":"{{new string('m', UsageApi.MaxBaseModelLength + 1)}}","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].baseModel" },
+        { """{"modelId":"00000000-0000-0000-0000-000000000000","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
         { """{"modelId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].modelId" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","arm":"control","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].experimentId" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","experimentId":"7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1}""", "events[1].arm" },
@@ -207,6 +211,24 @@ public sealed class UsageApiTests(ApiFixture fixture)
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1,"satisfaction":6}""", "events[1].satisfaction" },
         { """{"baseModel":"openai/gpt-4o-mini-2024-07-18","latencyMs":5,"success":true,"inputTokens":1,"outputTokens":1,"timestamp":"2020-01-01T00:00:00Z"}""", "events[1].timestamp" },
     };
+
+    [Theory]
+    [InlineData("baseModel=openai%2Fgpt-4o-mini%01", "baseModel")]
+    [InlineData("baseModel=openai%2Fgpt-4o-mini%C2%85", "baseModel")]
+    [InlineData("baseModel=", "baseModel")]
+    [InlineData("modelId=00000000-0000-0000-0000-000000000000", "modelId")]
+    [InlineData("modelId=7d4f0c8e-3b7a-4f7e-9d55-0a0b0c0d0e0f&baseModel=openai%2Fgpt-4o-mini-2024-07-18", "modelId")]
+    [InlineData("", "modelId")]
+    public async Task A_metrics_query_naming_no_model_two_models_or_a_malformed_one_is_refused_naming_its_parameter(string query, string field)
+    {
+        var (org, admin, _) = await OrganizationAsync();
+
+        var refused = await (await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?{query}")).ShouldBeProblemAsync(HttpStatusCode.BadRequest);
+        var valid = await admin.GetAsync($"/v1/organizations/{org}/usage/metrics?baseModel={Uri.EscapeDataString(Mini)}");
+
+        refused.GetProperty("field").GetString().Should().Be(field);
+        valid.StatusCode.Should().Be(HttpStatusCode.OK, "the same query with a catalog model answers");
+    }
 
     [Theory]
     [MemberData(nameof(BadEvents))]
