@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Usage;
 
@@ -17,7 +18,9 @@ public sealed class UsageSender
 
     private readonly IGrainFactory _grains;
     private readonly GrainCallBatcher<UsageBatch, UsageOutcome> _batcher;
+    private readonly ConcurrentDictionary<Guid, IUsageBatchesGrain> _ingests = new();
     private long _merged;
+    public long Calls;
 
     public UsageSender(IGrainFactory grains)
     {
@@ -32,12 +35,14 @@ public sealed class UsageSender
 
     private async Task<IReadOnlyList<UsageOutcome>> CallAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches)
     {
-        var ingest = _grains.GetGrain<IUsageIngestGrain>(0);
-        if (batches.Count > 1 && await ingest.RecordMergedAsync(organizationId, [.. batches.Select(b => b.BatchId)], UsageMerge.Of(batches)))
+        Interlocked.Increment(ref Calls);
+        // A grain reference is reused: making one looks the interface up by reflection each time.
+        var ingest = _ingests.GetOrAdd(organizationId, static (id, grains) => grains.GetGrain<IUsageBatchesGrain>(id), _grains);
+        if (batches.Count > 1 && await ingest.RecordMergedAsync([.. batches.Select(b => b.BatchId)], UsageMerge.Of(batches)))
         {
             Interlocked.Add(ref _merged, batches.Count);
             return [.. batches.Select(b => new UsageOutcome(new UsageReceipt(b.BatchId, b.Events, Duplicate: false), null, null))];
         }
-        return await ingest.RecordAsync(organizationId, batches);
+        return await ingest.RecordAsync(batches);
     }
 }

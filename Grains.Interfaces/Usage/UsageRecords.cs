@@ -106,16 +106,20 @@ public sealed record class ModelMetrics(ModelChoice Model, DateTimeOffset From, 
 public sealed record class UsageQuery(ModelChoice Model, DateTimeOffset From, DateTimeOffset To, Guid? ExperimentId = null);
 
 /// <summary>
-/// The stateless ingest path on each silo: each batch's model ids are checked against the organization, its id against
-/// those already counted, and its entries added to the silo's buffer, which forwards them to the model grains on a
-/// short timer. An API process sends the batches that arrived while its previous call was in flight together.
+/// An organization's usage ingest (keyed by the organization id): each batch's model ids are checked against the
+/// organization, its id against those counted in the last hour, and its entries added to the buffer of the silo this
+/// grain runs on, which forwards them to the model grains on a short timer. One call per API process's round: the API
+/// sends the batches that arrived while its previous call was in flight together.
 /// </summary>
-[Alias("objectalabs.IUsageIngestGrain")]
-public interface IUsageIngestGrain : IGrainWithIntegerKey
+[Alias("objectalabs.IUsageBatchesGrain")]
+public interface IUsageBatchesGrain : IGrainWithGuidKey
 {
-    /// <summary>One outcome per batch, in order; a refused batch changes nothing and does not hold up the others.</summary>
+    /// <summary>
+    /// One outcome per batch, in order: counted, a duplicate (its id was counted before, or earlier in the list), or
+    /// refused naming the event and field; a refused batch changes nothing and does not hold up the others.
+    /// </summary>
     [Alias("record")]
-    Task<IReadOnlyList<UsageOutcome>> RecordAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches);
+    Task<IReadOnlyList<UsageOutcome>> RecordAsync(IReadOnlyList<UsageBatch> batches);
 
     /// <summary>
     /// Counts batches an API process already added up into one entry per key, all or nothing: true when every id was new
@@ -124,20 +128,7 @@ public interface IUsageIngestGrain : IGrainWithIntegerKey
     /// <see cref="RecordAsync"/>, which judges each. The hot path: a call then carries each batch's id, not its entries.
     /// </summary>
     [Alias("record-merged")]
-    Task<bool> RecordMergedAsync(Guid organizationId, IReadOnlyList<Guid> batchIds, IReadOnlyList<UsageEntry> entries);
-}
-
-/// <summary>The batch ids an organization's usage was counted under, remembered for an hour (keyed by the organization id).</summary>
-[Alias("objectalabs.IUsageBatchesGrain")]
-public interface IUsageBatchesGrain : IGrainWithGuidKey
-{
-    /// <summary>Per batch id, in order: true when it is new (and is now remembered); false when it was counted before (or earlier in the list).</summary>
-    [Alias("try-accept")]
-    Task<bool[]> TryAcceptAsync(IReadOnlyList<Guid> batchIds);
-
-    /// <summary>All or nothing: true when every id is new and none repeats (all are now remembered); false, with nothing remembered, otherwise.</summary>
-    [Alias("try-accept-all")]
-    Task<bool> TryAcceptAllAsync(IReadOnlyList<Guid> batchIds);
+    Task<bool> RecordMergedAsync(IReadOnlyList<Guid> batchIds, IReadOnlyList<UsageEntry> entries);
 }
 
 /// <summary>

@@ -1,16 +1,20 @@
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using ObjectaLabs.Orleans.Catalog;
 
 namespace ObjectaLabs.Orleans.Usage;
 
 /// <summary>
-/// The usage batch ids an organization was counted under (see <see cref="IUsageBatchesGrain"/>): held in memory for
-/// <see cref="UsageOptions.BatchIdMemory"/> (at most <see cref="UsageOptions.MaxRememberedBatches"/>, oldest forgotten
-/// first), written to <c>usage_batch_sets</c> (one row per write) on a timer and on deactivation, and read back on activation.
+/// An organization's usage ingest (see <see cref="IUsageBatchesGrain"/>): checks the models a batch names, takes its id
+/// once, and adds its entries to this silo's <see cref="UsageBuffer"/>; nothing here waits on a model grain or the
+/// database. The batch ids are held in memory for <see cref="UsageOptions.BatchIdMemory"/> (at most
+/// <see cref="UsageOptions.MaxRememberedBatches"/>, oldest forgotten first), written to <c>usage_batch_sets</c> (one row
+/// per write) on a timer and on deactivation, and read back on activation.
 /// </summary>
-public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions> options, TimeProvider clock, ILogger<UsageBatchesGrain> logger)
-    : Grain, IUsageBatchesGrain
+public sealed class UsageBatchesGrain(
+    NpgsqlDataSource db, UsageBuffer buffer, OrganizationModels models, BaseModelCatalog catalog, IOptions<UsageOptions> options, TimeProvider clock,
+    ILogger<UsageBatchesGrain> logger) : Grain, IUsageBatchesGrain
 {
     private readonly HashSet<Guid> _ids = [];
     private readonly Queue<(Guid Id, DateTimeOffset At)> _order = new();
@@ -34,39 +38,91 @@ public sealed class UsageBatchesGrain(NpgsqlDataSource db, IOptions<UsageOptions
         this.RegisterGrainTimer(WriteAsync, new GrainTimerCreationOptions(options.Value.FlushInterval, options.Value.FlushInterval));
     }
 
-    public Task<bool[]> TryAcceptAsync(IReadOnlyList<Guid> batchIds)
+    public async Task<IReadOnlyList<UsageOutcome>> RecordAsync(IReadOnlyList<UsageBatch> batches)
     {
-        var now = clock.GetUtcNow();
-        var accepted = new bool[batchIds.Count];
-        for (var i = 0; i < batchIds.Count; i++)
+        var outcomes = new UsageOutcome[batches.Count];
+        var valid = new List<int>(batches.Count);
+        for (var i = 0; i < batches.Count; i++)
         {
-            if (!_ids.Contains(batchIds[i]))
+            if (await RefusalAsync(batches[i].Entries) is { } refused)
             {
-                Remember(batchIds[i], now);
-                _unwritten.Add((batchIds[i], now));
-                accepted[i] = true;
+                outcomes[i] = refused;
+            }
+            else
+            {
+                valid.Add(i);
             }
         }
-        return Task.FromResult(accepted);
+        if (valid.Count == 0)
+        {
+            return outcomes;
+        }
+        // Refused before an id is taken when the silo is stopping; once entered, its last forward waits for this one.
+        using var ingest = buffer.Enter();
+        var now = clock.GetUtcNow();
+        foreach (var i in valid)
+        {
+            var batch = batches[i];
+            var accepted = !_ids.Contains(batch.BatchId);
+            if (accepted)
+            {
+                Take(batch.BatchId, now);
+                buffer.Add(OrganizationId, batch.Entries);
+            }
+            outcomes[i] = new UsageOutcome(new UsageReceipt(batch.BatchId, batch.Events, Duplicate: !accepted), null, null);
+        }
+        return outcomes;
     }
 
-    public Task<bool> TryAcceptAllAsync(IReadOnlyList<Guid> batchIds)
+    public async Task<bool> RecordMergedAsync(IReadOnlyList<Guid> batchIds, IReadOnlyList<UsageEntry> entries)
     {
+        if (await RefusalAsync(entries) is not null)
+        {
+            return false;
+        }
         var distinct = new HashSet<Guid>(batchIds.Count);
         foreach (var id in batchIds)
         {
             if (_ids.Contains(id) || !distinct.Add(id))
             {
-                return Task.FromResult(false);
+                return false;
             }
         }
+        using var ingest = buffer.Enter();
         var now = clock.GetUtcNow();
         foreach (var id in batchIds)
         {
-            Remember(id, now);
-            _unwritten.Add((id, now));
+            Take(id, now);
         }
-        return Task.FromResult(true);
+        buffer.Add(OrganizationId, entries);
+        return true;
+    }
+
+    /// <summary>Why entries are refused: a fine-tuned model that is not the organization's, or a base model not in the catalog.</summary>
+    private async ValueTask<UsageOutcome?> RefusalAsync(IReadOnlyList<UsageEntry> entries)
+    {
+        foreach (var entry in entries)
+        {
+            if (entry.Key.Model.ModelId is { } modelId)
+            {
+                if (!await models.OwnsAsync(OrganizationId, modelId))
+                {
+                    return new UsageOutcome(null, $"events[{entry.FirstEvent}].modelId", $"Model {modelId} is not one of this organization's fine-tuned models.");
+                }
+            }
+            else if (catalog.Find(entry.Key.Model.BaseModel!) is null)
+            {
+                return new UsageOutcome(null, $"events[{entry.FirstEvent}].baseModel", $"'{entry.Key.Model.BaseModel}' is not a model of the catalog (GET /v1/base-models).");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Remembers a new batch id and queues it for the next write.</summary>
+    private void Take(Guid id, DateTimeOffset now)
+    {
+        Remember(id, now);
+        _unwritten.Add((id, now));
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) => WriteAsync(cancellationToken);

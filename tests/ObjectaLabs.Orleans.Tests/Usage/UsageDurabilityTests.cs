@@ -84,11 +84,11 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         var grains = await ClientAsync();
         var org = Guid.NewGuid();
         await grains.GetGrain<IOrganizationGrain>(org).CreateAsync("Usage graceful", "business");
-        var ingest = grains.GetGrain<IUsageIngestGrain>(0);
+        var ingest = grains.GetGrain<IUsageBatchesGrain>(org);
         var batches = Enumerable.Range(0, 200).Select(i => Batch(i, DateTimeOffset.UtcNow)).ToList();
         foreach (var chunk in batches.Chunk(20))
         {
-            var outcomes = await ingest.RecordAsync(org, chunk);
+            var outcomes = await ingest.RecordAsync(chunk);
             outcomes.Should().OnlyContain(o => o.Receipt != null && !o.Receipt.Duplicate);
         }
 
@@ -97,7 +97,7 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         _silos[0].WaitForExit(TimeSpan.FromSeconds(60)).Should().BeTrue(_silos[0].RecentOutput);
         var afterStop = await TotalsAsync(org);
         await StartSiloAsync();
-        var retry = (await (await ClientAsync()).GetGrain<IUsageIngestGrain>(0).RecordAsync(org, [batches[17]]))[0].Receipt!;
+        var retry = (await (await ClientAsync()).GetGrain<IUsageBatchesGrain>(org).RecordAsync([batches[17]]))[0].Receipt!;
         await Task.Delay(Forward + Flush + Flush);
         var afterRetry = await TotalsAsync(org);
 
@@ -112,12 +112,12 @@ public sealed class UsageDurabilityTests(ITestOutputHelper output) : IAsyncLifet
         var grains = await ClientAsync();
         var org = Guid.NewGuid();
         await grains.GetGrain<IOrganizationGrain>(org).CreateAsync("Usage crash", "business");
-        var ingest = grains.GetGrain<IUsageIngestGrain>(0);
+        var ingest = grains.GetGrain<IUsageBatchesGrain>(org);
         var acknowledged = new List<DateTimeOffset>(); // when each batch of 100 was acknowledged
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(4))
         {
-            await ingest.RecordAsync(org, [Batch(acknowledged.Count, DateTimeOffset.UtcNow)]);
+            await ingest.RecordAsync([Batch(acknowledged.Count, DateTimeOffset.UtcNow)]);
             acknowledged.Add(DateTimeOffset.UtcNow);
         }
 
