@@ -57,9 +57,10 @@ public static class ApiApplication
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("Platform")));
         builder.Services.AddSingleton<ApiKeyValidator>();
         builder.Services.AddSingleton<ResolutionCache>();
-        builder.Services.AddSingleton<ObjectaLabs.Orleans.Api.Usage.UsageSender>();
+        builder.Services.AddSingleton<UsageSender>();
         builder.Services.AddSingleton<FewShotSelections>();
         builder.Services.AddSingleton<ResolveFastPathCounter>();
+        builder.Services.AddSingleton<UsageFastPathCounter>();
         builder.Services.AddHostedService<ResolutionRenewal>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -113,6 +114,12 @@ public static class ApiApplication
         }
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        // The runtime's usage reports: the plain case taken with the same checks, anything else passed on (see
+        // UsageFastPath). Inside the exception handler, so what the cluster answers is answered as the endpoint would.
+        if (app.Configuration.GetValue("Api:UsageFastPath", true))
+        {
+            app.UseUsageFastPath();
+        }
         // Static and public: before the key check and the per-address limit, which guard the API.
         app.UseAdminScreens();
         app.UseAuthentication();

@@ -80,11 +80,38 @@ public static class StorableRequestText
         request.ContentLength != 0 && request.HasJsonContentType();
 
     /// <summary>
-    /// Reads the whole body (JSON routes' bodies are small: Api:MaxRequestBodyBytes, 1 MiB by default, enforced by
-    /// Kestrel while reading) into one pooled array, checks it, and gives the handler's binding the same bytes as its
-    /// body (stream and pipe), so they are read from the socket once and copied once.
+    /// True when the request's path and query hold only storable text: the check this middleware makes before it reads a
+    /// JSON body (for usage's fast path, which checks the body itself and passes anything else on).
     /// </summary>
+    public static bool PathAndQueryStorable(HttpRequest request)
+    {
+        try
+        {
+            Check(request);
+            return true;
+        }
+        catch (ProblemException)
+        {
+            return false;
+        }
+    }
+
     private static async Task CheckJsonBodyAsync(HttpContext http)
+    {
+        var json = await BufferJsonBodyAsync(http);
+        // Only an escape can spell text that cannot be stored (see Unescaped): a body without a backslash has none.
+        if (json.Span.Contains((byte)'\\') && Find(json.Span) is { } fault)
+        {
+            throw ProblemException.Invalid(fault.Path, $"The value at {fault.Path} {fault.Reason}.");
+        }
+    }
+
+    /// <summary>
+    /// Reads the whole body (JSON routes' bodies are small: Api:MaxRequestBodyBytes, 1 MiB by default, enforced by
+    /// Kestrel while reading) into one pooled array, given back when the response ends, and makes the same bytes the
+    /// request's body (stream and pipe) for whatever reads it next, so they are read from the socket once and copied once.
+    /// </summary>
+    public static async Task<ReadOnlyMemory<byte>> BufferJsonBodyAsync(HttpContext http)
     {
         var request = http.Request;
         var pipe = request.BodyReader;
@@ -104,13 +131,9 @@ public static class StorableRequestText
         pipe.AdvanceTo(read.Buffer.End);
         http.Response.RegisterForDispose(new Returned(body));
         var json = body.AsMemory(0, length);
-        // Only an escape can spell text that cannot be stored (see Unescaped): a body without a backslash has none.
-        if (json.Span.Contains((byte)'\\') && Find(json.Span) is { } fault)
-        {
-            throw ProblemException.Invalid(fault.Path, $"The value at {fault.Path} {fault.Reason}.");
-        }
         request.Body = new MemoryStream(body, 0, length, writable: false);
         http.Features.Set<IRequestBodyPipeFeature>(new BufferedBody(PipeReader.Create(new ReadOnlySequence<byte>(json))));
+        return json;
     }
 
     /// <summary>The checked body as the request's pipe.</summary>

@@ -23,6 +23,7 @@ public static class UsageApi
         app.MapGroup("/v1/organizations/{orgId:guid}/usage").WithTags("Usage")
             .RequireOrganizationScope(ApiKeyScope.Runtime)
             .MapPost("/", Report)
+            .WithMetadata(UsageEndpointMetadata.Instance)
             .WithSummary($"The runtime reports a batch of up to {UsageBatch.MaxEvents} requests it made (runtime or admin key): per request the model that served it (modelId or baseModel, as resolve answered), the experiment and arm it was assigned, whether the fallback served it, tokens, latency, success and an optional 1-5 satisfaction rating. 202 when counted; 200 when the batchId was counted before (a retry is counted once).");
         app.MapGroup("/v1/organizations/{orgId:guid}/usage").WithTags("Usage")
             .RequireOrganizationScope(ApiKeyScope.Admin)

@@ -9,6 +9,7 @@ using Dapper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Api.Usage;
@@ -86,6 +87,9 @@ public static class UsageBenchmark
             ratios.Sort();
             Console.WriteLine($"round ratios: lowest {ratios[0]:F2}, median {BenchHttp.Median(ratios):F2}, highest {ratios[^1]:F2}");
         }
+
+        var fast = system.Api.Services.GetRequiredService<UsageFastPathCounter>().Taken;
+        Console.WriteLine($"{fast:N0} of the {accepted:N0} batches accepted were taken on the fast path");
 
         // A graceful stop forwards and writes everything: the rollups then hold every accepted event, once.
         await system.StopSiloAsync();

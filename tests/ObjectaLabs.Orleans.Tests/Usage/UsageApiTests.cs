@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using ObjectaLabs.Orleans.Api.Hosting;
+using ObjectaLabs.Orleans.Api.Resolution;
 using ObjectaLabs.Orleans.Api.Usage;
 using ObjectaLabs.Orleans.Deployment;
 using ObjectaLabs.Orleans.Problems;
@@ -412,4 +413,90 @@ public sealed class UsageApiTests(ApiFixture fixture)
         theirs.GetProperty("total").GetProperty("requests").GetInt64().Should().Be(0);
         runtimeReads.StatusCode.Should().Be(HttpStatusCode.Forbidden, "metrics need the admin key");
     }
+
+    [Fact]
+    public async Task The_fast_path_takes_plain_reports_exactly_as_the_general_pipeline_does_and_passes_every_other_case_on()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        using var adminClient = admin;
+        using var runtimeClient = runtime;
+        var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
+        var fast = await fixture.StartApiAsync(new Dictionary<string, string?>());
+        var general = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Api:UsageFastPath"] = "false" });
+        using var onFast = fixture.Client(key, fast);
+        using var onGeneral = fixture.Client(key, general);
+        var path = $"/v1/organizations/{org}/usage";
+        object NewBatch(int i) => new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 10 + i, satisfaction: 1 + i % 5), Event("sandbox/sandbox-small", 20, success: i % 2 == 0) } };
+        // Both hosts hold the organization after the first valid key check, so the fast host checks the key from memory.
+        (await onFast.PostAsJsonAsync(path, NewBatch(0))).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        (await onGeneral.PostAsJsonAsync(path, NewBatch(0))).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(fast).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
+        var counter = fixture.ApiServices(fast).GetRequiredService<UsageFastPathCounter>();
+        var before = counter.Taken;
+
+        // Each batch is new on one host and then a retry on the other: both hosts count it once, and answer alike.
+        var firsts = new List<(HttpStatusCode Status, string Body)>();
+        var retries = new List<(HttpStatusCode Status, string Body)>();
+        for (var i = 0; i < 10; i++)
+        {
+            var (newOn, retryOn) = i % 2 == 0 ? (onFast, onGeneral) : (onGeneral, onFast);
+            var batch = NewBatch(i);
+            var id = JsonSerializer.SerializeToElement(batch).GetProperty("batchId").GetGuid().ToString();
+            foreach (var (client, answers) in new[] { (newOn, firsts), (retryOn, retries) })
+            {
+                var response = await client.PostAsJsonAsync(path, batch);
+                answers.Add((response.StatusCode, (await response.Content.ReadAsStringAsync()).Replace(id, "ID", StringComparison.Ordinal)));
+            }
+        }
+        var plain = counter.Taken - before;
+
+        var other = await fixture.CreateOrganizationAsync();
+        var valid = JsonSerializer.Serialize(NewBatch(1));
+        (string Path, string Body, string ContentType)[] cases =
+        [
+            (path, "{\"batchId\":", "application/json"),
+            (path, valid.Replace("sandbox/sandbox-small", "sandbox/\\u0000small", StringComparison.Ordinal), "application/json"),
+            (path, valid.Replace("\"batchId\"", "\"batchIdentifier\"", StringComparison.Ordinal), "application/json"),
+            (path, $"{{\"batchId\":\"{Guid.NewGuid()}\",\"events\":[]}}", "application/json"),
+            (path, valid.Replace("\"latencyMs\":11", "\"latencyMs\":-1", StringComparison.Ordinal), "application/json"),
+            (path, "null", "application/json"),
+            (path, valid, "text/plain"),
+            ($"/v1/organizations/{other.Id}/usage", valid, "application/json"),
+            (path, valid.Replace("sandbox/sandbox-small", "nope/not-in-the-catalog", StringComparison.Ordinal), "application/json"),
+        ];
+        var refusals = new List<(HttpStatusCode Fast, HttpStatusCode General, string? FastField, string? GeneralField)>();
+        var takenBefore = counter.Taken;
+        foreach (var (route, body, type) in cases)
+        {
+            var f = await onFast.PostAsync(route, new StringContent(body, Encoding.UTF8, type));
+            var g = await onGeneral.PostAsync(route, new StringContent(body, Encoding.UTF8, type));
+            refusals.Add((f.StatusCode, g.StatusCode, await FieldAsync(f), await FieldAsync(g)));
+        }
+        var takenByRefusals = counter.Taken - takenBefore;
+        using var viaHeader = new HttpClient { BaseAddress = fast };
+        viaHeader.DefaultRequestHeaders.Add("X-Api-Key", key);
+        var header = await viaHeader.PostAsJsonAsync(path, NewBatch(3));
+
+        plain.Should().Be(10, "each plain report sent to the fast host was taken there, new or a retry");
+        firsts.Should().AllSatisfy(a => a.Status.Should().Be(HttpStatusCode.Accepted));
+        retries.Should().AllSatisfy(a => a.Status.Should().Be(HttpStatusCode.OK));
+        firsts.Select(a => a.Body).Distinct().Should().ContainSingle("a new batch is answered alike on both hosts");
+        retries.Select(a => a.Body).Distinct().Should().ContainSingle("a retried batch is answered alike on both hosts");
+        JsonDocument.Parse(retries[0].Body).RootElement.GetProperty("duplicate").GetBoolean().Should().BeTrue();
+        refusals.Should().AllSatisfy(r => { r.Fast.Should().Be(r.General); r.FastField.Should().Be(r.GeneralField); });
+        refusals.Select(r => (int)r.Fast).Should().Equal(400, 400, 400, 400, 400, 400, 415, 404, 400);
+        refusals[1].FastField.Should().Be("$.events[1].baseModel");
+        refusals[4].FastField.Should().Be("events[0].latencyMs");
+        refusals[8].FastField.Should().Be("events[1].baseModel");
+        takenByRefusals.Should().Be(1, "only the report whose model the cluster refuses passed the checks taken on the fast path");
+        header.StatusCode.Should().Be(HttpStatusCode.Accepted, "a key in X-Api-Key goes through the general pipeline, same answer");
+        counter.Taken.Should().Be(takenBefore + takenByRefusals);
+        fixture.ApiServices(general).GetRequiredService<UsageFastPathCounter>().Taken.Should().Be(0);
+    }
+
+    private static async Task<string?> FieldAsync(HttpResponseMessage response) =>
+        response.Content.Headers.ContentType?.MediaType == "application/problem+json"
+            && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("field", out var field)
+            ? field.GetString()
+            : null;
 }
