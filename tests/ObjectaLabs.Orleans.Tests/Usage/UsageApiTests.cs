@@ -494,6 +494,39 @@ public sealed class UsageApiTests(ApiFixture fixture)
         fixture.ApiServices(general).GetRequiredService<UsageFastPathCounter>().Taken.Should().Be(0);
     }
 
+    [Fact]
+    public async Task A_report_over_the_rate_limit_on_the_fast_path_is_answered_429_and_counts_nothing()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        using var adminClient = admin;
+        using var runtimeClient = runtime;
+        var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
+        var tight = await fixture.StartApiAsync(new Dictionary<string, string?> { ["RateLimits:Runtime:Burst"] = "3", ["RateLimits:Runtime:PermitsPerSecond"] = "1" });
+        using var client = fixture.Client(key, tight);
+        var path = $"/v1/organizations/{org}/usage";
+        (await client.PostAsJsonAsync(path, new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(tight).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
+        var counter = fixture.ApiServices(tight).GetRequiredService<UsageFastPathCounter>();
+        var before = counter.Taken;
+
+        var batches = Enumerable.Range(0, 6).Select(i => new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 10 + i) } }).ToList();
+        var answers = new List<HttpResponseMessage>();
+        foreach (var batch in batches)
+        {
+            answers.Add(await client.PostAsJsonAsync(path, batch));
+        }
+        var refused = answers.FindIndex(a => a.StatusCode == HttpStatusCode.TooManyRequests);
+        var taken = counter.Taken - before;
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var again = await client.PostAsJsonAsync(path, batches[refused]);
+
+        refused.Should().BePositive("the burst of 3 lets the first reports through and refuses a later one");
+        answers[refused].Headers.RetryAfter.Should().NotBeNull();
+        (await answers[refused].Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString().Should().Be("Too many requests");
+        taken.Should().Be(answers.Count(a => a.StatusCode == HttpStatusCode.Accepted), "only what was answered 202 was taken");
+        again.StatusCode.Should().Be(HttpStatusCode.Accepted, "the refused batch was not counted, so sent again it is new, not a duplicate");
+    }
+
     private static async Task<string?> FieldAsync(HttpResponseMessage response) =>
         response.Content.Headers.ContentType?.MediaType == "application/problem+json"
             && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("field", out var field)
