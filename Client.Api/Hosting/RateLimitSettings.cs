@@ -41,6 +41,9 @@ public sealed class RateLimitSettings
 
 public static class RateLimiting
 {
+    /// <summary>Set on a request whose permit a fast path already took (see <c>UsageFastPath</c>).</summary>
+    public const string ChargedItem = "objectalabs.rate-limit-charged";
+
     public static IServiceCollection AddApiKeyRateLimiting(this IServiceCollection services, IConfiguration configuration)
     {
         var settings = configuration.GetSection(RateLimitSettings.Section).Get<RateLimitSettings>() ?? new RateLimitSettings();
@@ -51,6 +54,11 @@ public static class RateLimiting
                 if (http.Request.Path.StartsWithSegments("/health"))
                 {
                     return RateLimitPartition.GetNoLimiter("health");
+                }
+                if (http.Items.ContainsKey(ChargedItem))
+                {
+                    // A fast path took this request's permit before passing it on: it is not charged twice.
+                    return RateLimitPartition.GetNoLimiter("charged");
                 }
                 // The caller's partitions are built once per key (Caller), so a request allocates no partition string.
                 var caller = http.User.Caller();

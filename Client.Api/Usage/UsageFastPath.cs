@@ -3,6 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using ObjectaLabs.Orleans.Api.Hosting;
 using ObjectaLabs.Orleans.Api.Problems;
 using ObjectaLabs.Orleans.Api.Security;
 using ObjectaLabs.Orleans.Problems;
@@ -33,9 +34,10 @@ public sealed class UsageEndpointMetadata
 /// <item>Only the plain case: a POST of the usage route with a JSON body and one organization key in
 /// <c>Authorization: Bearer</c> whose organization this process holds, checked from memory
 /// (<see cref="ApiKeyValidator.TryCheckHeld"/>), naming the route's organization; a path and query of storable text.</item>
-/// <item>The body is read once (<see cref="StorableRequestText.BufferJsonBodyAsync"/>) and must hold only storable text,
-/// parse with the configured JSON options and pass <see cref="UsageApi.ToBatch"/>'s checks; then the same rate limit
-/// (the configured global limiter, acquired for the key's partition), then <see cref="UsageSender"/>, as the endpoint does.</item>
+/// <item>The same rate limit first (the configured global limiter, acquired for the key's partition; a permit taken here
+/// is not charged again if the request is passed on), so a key over its limit costs no parsing. Then the body is read once
+/// (<see cref="StorableRequestText.BufferJsonBodyAsync"/>) and must hold only storable text, parse with the configured
+/// JSON options and pass <see cref="UsageApi.ToBatch"/>'s checks; then <see cref="UsageSender"/>, as the endpoint does.</item>
 /// <item>Anything else (no key or another kind, an organization not held, malformed JSON, an event refused by the checks,
 /// a spent limit) goes on to the general pipeline with the body as it was read, and is answered there as every route
 /// is: the problem responses come from one place. Once a batch is sent, what the cluster answers (a receipt, a refused
@@ -66,12 +68,18 @@ public static class UsageFastPath
                 await next(http);
                 return;
             }
+            // The permit first, so a key over its limit costs no parsing; the general pipeline refuses it with its Retry-After.
+            http.User = caller.Principal;
+            if (!Acquired(http, limiter))
+            {
+                await next(http);
+                return;
+            }
+            http.Items[RateLimiting.ChargedItem] = true;
             requestInfo ??= (JsonTypeInfo<UsageApi.UsageBatchRequest>)json.GetTypeInfo(typeof(UsageApi.UsageBatchRequest));
             receiptInfo ??= (JsonTypeInfo<UsageReceipt>)json.GetTypeInfo(typeof(UsageReceipt));
             var body = await StorableRequestText.BufferJsonBodyAsync(http);
-            var batch = TryRead(body.Span, requestInfo, clock, logger);
-            http.User = caller.Principal;
-            if (batch is null || !Acquired(http, limiter))
+            if (TryRead(body.Span, requestInfo, clock, logger) is not { } batch)
             {
                 await next(http);
                 return;

@@ -527,6 +527,31 @@ public sealed class UsageApiTests(ApiFixture fixture)
         again.StatusCode.Should().Be(HttpStatusCode.Accepted, "the refused batch was not counted, so sent again it is new, not a duplicate");
     }
 
+    [Fact]
+    public async Task A_malformed_report_passed_on_by_the_fast_path_is_charged_one_permit_not_two()
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        using var adminClient = admin;
+        using var runtimeClient = runtime;
+        var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
+        var tight = await fixture.StartApiAsync(new Dictionary<string, string?> { ["RateLimits:Runtime:Burst"] = "4", ["RateLimits:Runtime:PermitsPerSecond"] = "1" });
+        using var client = fixture.Client(key, tight);
+        var path = $"/v1/organizations/{org}/usage";
+        (await client.PostAsJsonAsync(path, new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(tight).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // the bucket refills to its burst of 4
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 8; i++)
+        {
+            statuses.Add((await client.PostAsync(path, new StringContent("{\"batchId\":", Encoding.UTF8, "application/json"))).StatusCode);
+        }
+
+        statuses.Should().Contain(HttpStatusCode.TooManyRequests, "the limit holds for malformed reports too");
+        statuses.TakeWhile(s => s == HttpStatusCode.BadRequest).Count().Should().BeGreaterThanOrEqualTo(3,
+            "each malformed report costs one permit of the burst of 4 (charged twice, only two would pass)");
+    }
+
     private static async Task<string?> FieldAsync(HttpResponseMessage response) =>
         response.Content.Headers.ContentType?.MediaType == "application/problem+json"
             && JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.TryGetProperty("field", out var field)
