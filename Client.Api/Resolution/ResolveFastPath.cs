@@ -72,16 +72,13 @@ public static class ResolveFastPath
         System.Threading.RateLimiting.PartitionedRateLimiter<HttpContext>? limiter, ILogger logger)
     {
         var request = http.Request;
-        if (!HttpMethods.IsGet(request.Method) || http.GetEndpoint()?.Metadata.GetMetadata<ResolveEndpointMetadata>() is null
-            || request.Headers.ContainsKey("X-Api-Key") || request.Headers.Authorization is not { Count: 1 } authorization
-            || authorization[0] is not { Length: > 7 } header || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        if (!HttpMethods.IsGet(request.Method) || http.GetEndpoint()?.Metadata.GetMetadata<ResolveEndpointMetadata>() is null)
         {
             return null;
         }
         try
         {
-            if (!validator.TryCheckHeld(header[7..].Trim(), out var caller)
-                || request.RouteValues[OrganizationAccess.RouteParameter] is not string org || !Guid.TryParse(org, out var orgId) || caller.Key?.OrganizationId != orgId
+            if (!HeldKeyRequests.TryGetCaller(http, validator, out var orgId, out var caller)
                 || request.RouteValues["agentId"] is not string agent || !Guid.TryParse(agent, out var agentId)
                 || !StorableRequestText.IsStorable(request)
                 || request.Query["subject"] is { Count: > 1 }
@@ -90,14 +87,9 @@ public static class ResolveFastPath
                 return null;
             }
             http.User = caller.Principal;
-            if (limiter is not null)
+            if (!HeldKeyRequests.TryAcquire(http, limiter))
             {
-                using var lease = limiter.AttemptAcquire(http);
-                if (!lease.IsAcquired)
-                {
-                    // The general pipeline's limiter refuses it again and answers the 429 with its Retry-After.
-                    return null;
-                }
+                return null;
             }
             return Resolver.Resolve(held.Snapshot, agentId, request.Query["subject"].ToString() is { Length: > 0 } subject ? subject : null,
                 clock.GetUtcNow());

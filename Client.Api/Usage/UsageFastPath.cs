@@ -70,7 +70,7 @@ public static class UsageFastPath
             }
             // The permit first, so a key over its limit costs no parsing; the general pipeline refuses it with its Retry-After.
             http.User = caller.Principal;
-            if (!Acquired(http, limiter))
+            if (!HeldKeyRequests.TryAcquire(http, limiter))
             {
                 await next(http);
                 return;
@@ -98,12 +98,8 @@ public static class UsageFastPath
         caller = null;
         var request = http.Request;
         return HttpMethods.IsPost(request.Method) && http.GetEndpoint()?.Metadata.GetMetadata<UsageEndpointMetadata>() is not null
-            && !request.Headers.ContainsKey("X-Api-Key") && request.Headers.Authorization is { Count: 1 } authorization
-            && authorization[0] is { Length: > 7 } header && header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
             && request.ContentLength != 0 && request.HasJsonContentType() && StorableRequestText.PathAndQueryStorable(request)
-            && validator.TryCheckHeld(header[7..].Trim(), out caller)
-            && request.RouteValues[OrganizationAccess.RouteParameter] is string org && Guid.TryParse(org, out organizationId)
-            && caller.Key?.OrganizationId == organizationId;
+            && HeldKeyRequests.TryGetCaller(http, validator, out organizationId, out caller);
     }
 
     /// <summary>The batch, or null when the general pipeline should answer: unstorable text, malformed JSON, a refused event.</summary>
@@ -122,16 +118,5 @@ public static class UsageFastPath
             logger.LogDebug(e, "Usage's fast path passed a report on");
             return null;
         }
-    }
-
-    private static bool Acquired(HttpContext http, System.Threading.RateLimiting.PartitionedRateLimiter<HttpContext>? limiter)
-    {
-        if (limiter is null)
-        {
-            return true;
-        }
-        using var lease = limiter.AttemptAcquire(http);
-        // When refused, the general pipeline's limiter refuses it again and answers the 429 with its Retry-After.
-        return lease.IsAcquired;
     }
 }

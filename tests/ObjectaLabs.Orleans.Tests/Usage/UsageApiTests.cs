@@ -497,15 +497,9 @@ public sealed class UsageApiTests(ApiFixture fixture)
     [Fact]
     public async Task A_report_over_the_rate_limit_on_the_fast_path_is_answered_429_and_counts_nothing()
     {
-        var (org, admin, runtime) = await OrganizationAsync();
-        using var adminClient = admin;
-        using var runtimeClient = runtime;
-        var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
-        var tight = await fixture.StartApiAsync(new Dictionary<string, string?> { ["RateLimits:Runtime:Burst"] = "3", ["RateLimits:Runtime:PermitsPerSecond"] = "1" });
-        using var client = fixture.Client(key, tight);
+        var (org, tight, client) = await HeldOnTightHostAsync(burst: 3);
+        using var _ = client;
         var path = $"/v1/organizations/{org}/usage";
-        (await client.PostAsJsonAsync(path, new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(tight).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
         var counter = fixture.ApiServices(tight).GetRequiredService<UsageFastPathCounter>();
         var before = counter.Taken;
 
@@ -530,15 +524,9 @@ public sealed class UsageApiTests(ApiFixture fixture)
     [Fact]
     public async Task A_malformed_report_passed_on_by_the_fast_path_is_charged_one_permit_not_two()
     {
-        var (org, admin, runtime) = await OrganizationAsync();
-        using var adminClient = admin;
-        using var runtimeClient = runtime;
-        var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
-        var tight = await fixture.StartApiAsync(new Dictionary<string, string?> { ["RateLimits:Runtime:Burst"] = "4", ["RateLimits:Runtime:PermitsPerSecond"] = "1" });
-        using var client = fixture.Client(key, tight);
+        var (org, tight, client) = await HeldOnTightHostAsync(burst: 4);
+        using var _ = client;
         var path = $"/v1/organizations/{org}/usage";
-        (await client.PostAsJsonAsync(path, new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } })).StatusCode.Should().Be(HttpStatusCode.Accepted);
-        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(tight).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // the bucket refills to its burst of 4
 
         var statuses = new List<HttpStatusCode>();
@@ -550,6 +538,24 @@ public sealed class UsageApiTests(ApiFixture fixture)
         statuses.Should().Contain(HttpStatusCode.TooManyRequests, "the limit holds for malformed reports too");
         statuses.TakeWhile(s => s == HttpStatusCode.BadRequest).Count().Should().BeGreaterThanOrEqualTo(3,
             "each malformed report costs one permit of the burst of 4 (charged twice, only two would pass)");
+    }
+
+    /// <summary>An organization whose runtime key a new API host (runtime limit: the burst, then 1 a second) holds, after one report.</summary>
+    private async Task<(Guid Org, Uri Host, HttpClient Client)> HeldOnTightHostAsync(int burst)
+    {
+        var (org, admin, runtime) = await OrganizationAsync();
+        using var adminClient = admin;
+        using var runtimeClient = runtime;
+        var host = await fixture.StartApiAsync(new Dictionary<string, string?>
+        {
+            ["RateLimits:Runtime:Burst"] = burst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RateLimits:Runtime:PermitsPerSecond"] = "1",
+        });
+        var client = fixture.Client(runtime.DefaultRequestHeaders.Authorization!.Parameter!, host);
+        (await client.PostAsJsonAsync($"/v1/organizations/{org}/usage", new { batchId = Guid.NewGuid(), events = new[] { Event(Mini, 5) } }))
+            .StatusCode.Should().Be(HttpStatusCode.Accepted);
+        await Eventually.Async(() => Task.FromResult(fixture.ApiServices(host).GetRequiredService<ResolutionCache>().TryGetHeld(org, out _)), TimeSpan.FromSeconds(5));
+        return (org, host, client);
     }
 
     private static async Task<string?> FieldAsync(HttpResponseMessage response) =>
