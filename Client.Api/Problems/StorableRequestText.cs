@@ -31,22 +31,7 @@ public static class StorableRequestText
     /// True when the request's path and query hold only storable text and it carries no JSON body to check: what the
     /// middleware would let through without reading anything (for resolution's fast path, which passes anything else on).
     /// </summary>
-    public static bool IsStorable(HttpRequest request)
-    {
-        if (IsJson(request))
-        {
-            return false;
-        }
-        try
-        {
-            Check(request);
-            return true;
-        }
-        catch (ProblemException)
-        {
-            return false;
-        }
-    }
+    public static bool IsStorable(HttpRequest request) => !IsJson(request) && PathAndQueryStorable(request);
 
     private static void Check(HttpRequest request)
     {

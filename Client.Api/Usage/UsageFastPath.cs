@@ -113,8 +113,9 @@ public static class UsageFastPath
         {
             return JsonSerializer.Deserialize(body, requestInfo) is { } request ? UsageApi.ToBatch(request, clock.GetUtcNow()) : null;
         }
-        catch (Exception e) when (e is JsonException or ProblemException or NotSupportedException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Never an answer from here: the general pipeline answers (and logs) whatever this was.
             logger.LogDebug(e, "Usage's fast path passed a report on");
             return null;
         }

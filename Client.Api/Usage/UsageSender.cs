@@ -20,7 +20,6 @@ public sealed class UsageSender
     private readonly GrainCallBatcher<UsageBatch, UsageOutcome> _batcher;
     private readonly ConcurrentDictionary<Guid, IUsageBatchesGrain> _ingests = new();
     private long _merged;
-    public long Calls;
 
     public UsageSender(IGrainFactory grains)
     {
@@ -35,7 +34,6 @@ public sealed class UsageSender
 
     private async Task<IReadOnlyList<UsageOutcome>> CallAsync(Guid organizationId, IReadOnlyList<UsageBatch> batches)
     {
-        Interlocked.Increment(ref Calls);
         // A grain reference is reused: making one looks the interface up by reflection each time.
         var ingest = _ingests.GetOrAdd(organizationId, static (id, grains) => grains.GetGrain<IUsageBatchesGrain>(id), _grains);
         if (batches.Count > 1 && await ingest.RecordMergedAsync([.. batches.Select(b => b.BatchId)], UsageMerge.Of(batches)))

@@ -421,8 +421,9 @@ public sealed class UsageApiTests(ApiFixture fixture)
         using var adminClient = admin;
         using var runtimeClient = runtime;
         var key = runtime.DefaultRequestHeaders.Authorization!.Parameter!;
-        var fast = await fixture.StartApiAsync(new Dictionary<string, string?>());
-        var general = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Api:UsageFastPath"] = "false" });
+        // Bodies up to 256 KiB, so a batch of 1,001 events fits and is refused for its count, not its size.
+        var fast = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Api:MaxRequestBodyBytes"] = "262144" });
+        var general = await fixture.StartApiAsync(new Dictionary<string, string?> { ["Api:UsageFastPath"] = "false", ["Api:MaxRequestBodyBytes"] = "262144" });
         using var onFast = fixture.Client(key, fast);
         using var onGeneral = fixture.Client(key, general);
         var path = $"/v1/organizations/{org}/usage";
@@ -473,6 +474,36 @@ public sealed class UsageApiTests(ApiFixture fixture)
             refusals.Add((f.StatusCode, g.StatusCode, await FieldAsync(f), await FieldAsync(g)));
         }
         var takenByRefusals = counter.Taken - takenBefore;
+
+        // Whole classes of bad input, as bytes: encodings, JSON edge cases, types, limits, another organization's model.
+        byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+        var invalidUtf8 = Utf8(valid).AsSpan().ToArray();
+        var at = valid.IndexOf("sandbox/sandbox-small", StringComparison.Ordinal);
+        invalidUtf8[at] = 0xFF;
+        invalidUtf8[at + 1] = 0xFE;
+        string WithEvents(int count) => JsonSerializer.Serialize(new { batchId = Guid.NewGuid(), events = Enumerable.Range(0, count).Select(_ => Event(Mini, 5)).ToList() });
+        (string Name, byte[] Body)[] classes =
+        [
+            ("raw invalid UTF-8", invalidUtf8),
+            ("escaped lone surrogate", Utf8(valid.Replace("sandbox/sandbox-small", "sandbox/\\ud800", StringComparison.Ordinal))),
+            ("number as a string", Utf8(valid.Replace("\"inputTokens\":1000", "\"inputTokens\":\"1000\"", StringComparison.Ordinal))),
+            ("number out of range", Utf8(valid.Replace("\"inputTokens\":1000", "\"inputTokens\":1e400", StringComparison.Ordinal))),
+            ("1,001 events", Utf8(WithEvents(1_001))),
+            ("nesting 300 deep", Utf8($"{{\"batchId\":\"{Guid.NewGuid()}\",\"events\":{new string('[', 300)}{new string(']', 300)}}}")),
+            ("empty body", []),
+            ("over the body limit", Utf8(valid.Insert(1, new string(' ', 270_000)))),
+            ("another organization's model", Utf8(JsonSerializer.Serialize(new { batchId = Guid.NewGuid(), events = new[] { Event(Guid.NewGuid(), 5) } }))),
+        ];
+        var classAnswers = new List<(string Name, HttpStatusCode Fast, HttpStatusCode General, string? FastField, string? GeneralField)>();
+        var takenBeforeClasses = counter.Taken;
+        foreach (var (name, body) in classes)
+        {
+            HttpContent Content() => new ByteArrayContent(body) { Headers = { ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") } };
+            var f = await onFast.PostAsync(path, Content());
+            var g = await onGeneral.PostAsync(path, Content());
+            classAnswers.Add((name, f.StatusCode, g.StatusCode, await FieldAsync(f), await FieldAsync(g)));
+        }
+        var takenByClasses = counter.Taken - takenBeforeClasses;
         using var viaHeader = new HttpClient { BaseAddress = fast };
         viaHeader.DefaultRequestHeaders.Add("X-Api-Key", key);
         var header = await viaHeader.PostAsJsonAsync(path, NewBatch(3));
@@ -488,9 +519,14 @@ public sealed class UsageApiTests(ApiFixture fixture)
         refusals[1].FastField.Should().Be("$.events[1].baseModel");
         refusals[4].FastField.Should().Be("events[0].latencyMs");
         refusals[8].FastField.Should().Be("events[1].baseModel");
+        classAnswers.Should().AllSatisfy(c => { c.Fast.Should().Be(c.General, c.Name); c.FastField.Should().Be(c.GeneralField, c.Name); });
+        classAnswers.Select(c => (int)c.Fast).Should().Equal(400, 400, 400, 400, 400, 400, 400, 413, 400);
+        classAnswers.Select(c => c.FastField).Should().Equal(
+            "$.events[1].baseModel", "$.events[1].baseModel", "$.events[0].inputTokens", "$.events[0].inputTokens", "events", "$.events[0]", "$", null, "events[0].modelId");
+        takenByClasses.Should().Be(1, "only the report of another organization's model passed the API's checks; the cluster refused it");
         takenByRefusals.Should().Be(1, "only the report whose model the cluster refuses passed the checks taken on the fast path");
         header.StatusCode.Should().Be(HttpStatusCode.Accepted, "a key in X-Api-Key goes through the general pipeline, same answer");
-        counter.Taken.Should().Be(takenBefore + takenByRefusals);
+        counter.Taken.Should().Be(takenBefore + takenByRefusals + takenByClasses, "the report with its key in X-Api-Key was not taken on the fast path");
         fixture.ApiServices(general).GetRequiredService<UsageFastPathCounter>().Taken.Should().Be(0);
     }
 
